@@ -1,0 +1,55 @@
+# Plan Bridge: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Debian packages the tests need: a real WordPress multisite (PHP, MariaDB), Chromium for the
+# browser journeys, PHPUnit for the plugin, gettext for the translations.
+DEBS := wordpress wordpress-theme-twentytwentythree php-cli php-mysql php-xml php-mbstring \
+        php-curl mariadb-server chromium phpunit gettext redis-server postgresql
+
+.PHONY: run test deps venv lint typecheck pytest phpunit php-lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -U pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Installs missing Debian packages when run as root. A temporary policy-rc.d keeps apt from
+# starting apache2 or a system database; the test harness starts its own private instances.
+deps:
+	@bash scripts/install-debs.sh $(DEBS)
+
+run: venv
+	@bash scripts/run-dev.sh $(HOST) $(PORT)
+
+lint: venv
+	$(BIN)/ruff check bridge tests bench
+	$(BIN)/ruff format --check bridge tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+php-lint: deps
+	@bash scripts/php-lint.sh
+
+phpunit: deps
+	cd wp-plugin-stub && phpunit --colors=never -c phpunit.xml.dist
+
+pytest: venv deps
+	$(BIN)/python -m pytest
+
+test: deps venv lint typecheck php-lint phpunit pytest
+
+bench: venv
+	$(BIN)/python bench/quote.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
