@@ -1,0 +1,1 @@
+"""Adapters: storage, WordPress transports, queue, payment gateways, signing."""

@@ -1,0 +1,108 @@
+"""Keys and signatures shared with the WordPress plugin (see docs/wordpress-contract.md).
+
+Standard Webhooks signatures come from the `standardwebhooks` library. What is written here by
+hand is only what no library does for us: deriving one key per purpose from the operator's single
+secret (so a leaked checkout token key cannot forge pushes) and the compact checkout token, whose
+format is shared with a PHP plugin that has no JWT library available.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from standardwebhooks import Webhook
+
+_PREFIX = "whsec_"
+
+
+class InvalidSecret(ValueError):
+    """The configured secret is not a `whsec_` + base64 string."""
+
+
+class InvalidToken(ValueError):
+    """A checkout token is malformed, forged or expired."""
+
+
+def secret_bytes(secret: str) -> bytes:
+    """Decode `whsec_<base64>` into the raw key bytes."""
+    body = secret[len(_PREFIX) :] if secret.startswith(_PREFIX) else secret
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise InvalidSecret("the secret must be 'whsec_' followed by base64") from exc
+    if len(raw) < 16:
+        raise InvalidSecret("the secret must hold at least 16 bytes")
+    return raw
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """One key per purpose: HMAC-SHA256(raw secret, 'plan-bridge/<purpose>/v1')."""
+    return hmac.new(secret_bytes(secret), f"plan-bridge/{purpose}/v1".encode(), "sha256").digest()
+
+
+def as_whsec(key: bytes) -> str:
+    return _PREFIX + base64.b64encode(key).decode()
+
+
+def events_webhook(secret: str) -> Webhook:
+    """Verifier for plugin → bridge events: the operator's secret itself."""
+    return Webhook(as_whsec(secret_bytes(secret)))
+
+
+def push_webhook(secret: str) -> Webhook:
+    """Signer for bridge → plugin pushes: the derived push key."""
+    return Webhook(as_whsec(derive_key(secret, "push")))
+
+
+def sign_headers(webhook: Webhook, msg_id: str, at: datetime, body: str) -> dict[str, str]:
+    """The three Standard Webhooks headers for `body`, sent at `at`."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": webhook.sign(msg_id, at, body),
+    }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def mint_checkout_token(secret: str, payload: Mapping[str, Any]) -> str:
+    """The plugin's token format, for tests and tools: b64url(json).b64url(hmac)."""
+    body = _b64url(json.dumps(dict(payload), separators=(",", ":")).encode())
+    mac = hmac.new(derive_key(secret, "token"), body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64url(mac)}"
+
+
+def read_checkout_token(secret: str, token: str, now_s: int) -> dict[str, Any]:
+    """Verify signature and expiry of a checkout token and return its payload."""
+    try:
+        body, mac_text = token.split(".")
+        mac = _unb64url(mac_text)
+    except ValueError as exc:
+        raise InvalidToken("the token is malformed") from exc
+    expected = hmac.new(derive_key(secret, "token"), body.encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected):
+        raise InvalidToken("the token's signature does not match")
+    try:
+        payload = json.loads(_unb64url(body))
+    except ValueError as exc:
+        raise InvalidToken("the token's payload is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise InvalidToken("the token's payload is not an object")
+    for field, kind in (("site_id", int), ("user_id", int), ("exp", int), ("jti", str)):
+        if not isinstance(payload.get(field), kind):
+            raise InvalidToken(f"the token has no valid '{field}'")
+    if payload["exp"] < now_s:
+        raise InvalidToken("the token has expired")
+    return payload
