@@ -1,0 +1,691 @@
+"""Classify a change, time it, and price it: the quote of billing-rules.md §5 and §6."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from bridge.domain.catalog import Catalog, Policy, Product
+from bridge.domain.eligibility import Resolved, resolve_selection
+from bridge.domain.limits import EffectiveLimits, Limits, apply_overrides, lowers_any, merge_limits
+from bridge.domain.membership import Holding, Membership, ScheduledChange, Selection
+from bridge.domain.money import format_amount, fraction_text, round_minor
+from bridge.domain.periods import BillingOption, boundary, period_ratio, seconds_between
+from bridge.domain.preflight import Block, preflight
+from bridge.domain.quote import (
+    ChangeKind,
+    NextBilling,
+    Quote,
+    QuoteLine,
+    Terms,
+    Timing,
+    settle,
+)
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+NO_CHANGE_MESSAGE = "This change leaves your membership as it is."
+ONE = Fraction(1)
+
+
+def human_date(at: datetime) -> str:
+    """An English date for domain messages ("1 May 2026"); pages format dates with Babel."""
+    return f"{at.day} {_MONTHS[at.month - 1]} {at.year}"
+
+
+def require_utc(at: datetime) -> datetime:
+    """Instants are aware UTC, to the second."""
+    if at.tzinfo is None or at.utcoffset() != timedelta(0):
+        raise ValueError("instants must be timezone-aware UTC")
+    return at.replace(microsecond=0)
+
+
+def fraction_left(start: datetime, end: datetime, at: datetime) -> tuple[Fraction, int, int]:
+    """f = (end − at) / (end − start) in exact seconds, clamped to [0, 1]; with both counts."""
+    total = seconds_between(start, end)
+    left = min(max(seconds_between(at, end), 0), total)
+    return (Fraction(left, total) if total > 0 else Fraction(0)), left, total
+
+
+def limits_of(
+    catalog: Catalog, plan_id: str, addons: Mapping[str, int], overrides: Limits | None
+) -> EffectiveLimits:
+    """Plan + packages × quantity, then the membership's overrides (before per-site overrides)."""
+    plan = catalog.get(plan_id)
+    packages = []
+    for pid, quantity in addons.items():
+        product = catalog.get(pid)
+        if product is not None and product.kind == "package" and quantity > 0:
+            packages.append((product.limits, quantity))
+    merged = merge_limits(plan.limits if plan is not None else Limits(), packages)
+    return apply_overrides(merged, overrides)
+
+
+def addon_period_value(
+    price_minor: int, item: BillingOption, plan: BillingOption, quantity: int
+) -> Fraction:
+    """An add-on's exact value over one plan period: price × quantity × (plan period / its period)."""
+    ratio = period_ratio(item, plan)
+    if ratio is None:
+        raise ValueError(f"no exact ratio between {item.describe()} and {plan.describe()}")
+    return price_minor * quantity * ratio
+
+
+@dataclass(frozen=True)
+class _Pricing:
+    """One recurring item of a selection, priced for the plan's period."""
+
+    product: Product
+    quantity: int
+    price_minor: int
+
+    def full_value(self, plan_billing: BillingOption) -> int:
+        return round_minor(
+            addon_period_value(self.price_minor, self.product.billing, plan_billing, self.quantity)
+        )
+
+
+def _holding_price(catalog: Catalog, membership: Membership, addon_id: str) -> int:
+    holding = membership.addons.get(addon_id)
+    if holding is not None:
+        return holding.price_minor  # agreed price, also when the catalog price moved since
+    product = catalog.products[addon_id]
+    return product.price_minor
+
+
+def _recurring(
+    catalog: Catalog, membership: Membership, addons: Mapping[str, int]
+) -> list[_Pricing]:
+    items = []
+    for addon_id, quantity in sorted(addons.items()):
+        product = catalog.products[addon_id]
+        if quantity > 0 and not product.billing.is_once:
+            items.append(_Pricing(product, quantity, _holding_price(catalog, membership, addon_id)))
+    return items
+
+
+def _one_time(catalog: Catalog, addons: Mapping[str, int]) -> list[tuple[Product, int]]:
+    return [
+        (catalog.products[pid], q)
+        for pid, q in sorted(addons.items())
+        if q > 0 and catalog.products[pid].billing.is_once
+    ]
+
+
+def _charge_inputs(
+    price_minor: int, currency: str, quantity: int, fraction: Fraction, extra: dict[str, str | int]
+) -> dict[str, str | int]:
+    inputs: dict[str, str | int] = {
+        "price": format_amount(price_minor, currency),
+        "quantity": quantity,
+        "fraction": fraction_text(fraction),
+    }
+    inputs.update(extra)
+    return inputs
+
+
+def recurring_total(
+    catalog: Catalog,
+    membership: Membership,
+    plan_price_minor: int,
+    billing: BillingOption,
+    addons: Mapping[str, int],
+) -> int:
+    """The full-period price of a selection: plan + each recurring add-on, each rounded once."""
+    if billing.is_once:
+        return 0
+    return plan_price_minor + sum(
+        item.full_value(billing) for item in _recurring(catalog, membership, addons)
+    )
+
+
+def _classify(catalog: Catalog, membership: Membership, target: Resolved) -> ChangeKind:
+    plan_changed = target.plan.id != membership.plan
+    if not plan_changed:
+        return "crossgrade" if target.billing != membership.billing else "addon"
+    if target.billing.is_once:
+        return "upgrade"
+    if membership.billing.is_once:
+        return "downgrade"  # unreachable: a perpetual plan never moves to a recurring one
+    current = Fraction(membership.plan_price_minor) / membership.billing.nominal_days()
+    new = Fraction(target.plan_price_minor) / target.billing.nominal_days()
+    if new > current:
+        return "upgrade"
+    if new < current:
+        return "downgrade"
+    return "crossgrade"
+
+
+def _plan_timing(
+    policy: Policy, membership: Membership, target: Resolved, kind: ChangeKind
+) -> Timing:
+    if membership.status == "trialing" or target.billing.is_once or membership.billing.is_once:
+        return "immediate"
+    old_days = membership.billing.nominal_days()
+    new_days = target.billing.nominal_days()
+    if new_days > old_days:
+        return "immediate"  # a bigger commitment, whatever the price per day
+    if new_days < old_days:
+        return "end_of_term"
+    if kind == "downgrade" and policy.downgrade == "end_of_term":
+        return "end_of_term"
+    return "immediate"
+
+
+def _block_message(blocks: list[Block], plan_name: str) -> str:
+    return (
+        f"Your sites use more than {plan_name} allows, so this change cannot be made yet. "
+        "See what to do below."
+    )
+
+
+class _Builder:
+    """Accumulates the lines of one quote."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.lines: list[QuoteLine] = []
+
+    def charge(self, line: QuoteLine) -> None:
+        self.lines.append(line)
+
+
+def quote_change(
+    catalog: Catalog, policy: Policy, membership: Membership, selection: Selection, at: datetime
+) -> Quote:
+    """The quote for moving `membership` to `selection` at instant `at` (§5, §6, §7, §8)."""
+    at = require_utc(at)
+    target = resolve_selection(catalog, membership, selection)
+    currency = catalog.currency
+    current_addons = membership.addon_quantities()
+    current_limits = limits_of(catalog, membership.plan, current_addons, membership.overrides)
+    plan_changed = target.plan.id != membership.plan
+    billing_changed = target.billing != membership.billing
+    if not plan_changed and not billing_changed and target.addons == current_addons:
+        return _no_change(membership, currency, at, current_limits)
+
+    kind = _classify(catalog, membership, target)
+    trialing = membership.status == "trialing"
+    plan_part = plan_changed or billing_changed
+    plan_timing: Timing | None = (
+        _plan_timing(policy, membership, target, kind) if plan_part else None
+    )
+    added = {
+        pid: q - current_addons.get(pid, 0)
+        for pid, q in target.addons.items()
+        if q > current_addons.get(pid, 0)
+    }
+    removed = any(target.addons.get(pid, 0) < q for pid, q in current_addons.items())
+
+    if trialing or plan_timing == "immediate":
+        quote = _immediate_plan_change(catalog, policy, membership, target, kind, at, trialing)
+    else:
+        quote = _partial_change(catalog, membership, target, kind, at, added, removed, plan_part)
+    return _with_preflight(catalog, policy, membership, quote, current_limits, target)
+
+
+def _no_change(
+    membership: Membership, currency: str, at: datetime, limits: EffectiveLimits
+) -> Quote:
+    return Quote(
+        kind="no_change",
+        timing=None,
+        currency=currency,
+        at=at,
+        version=membership.version,
+        lines=(),
+        totals=settle(0, 0, 0),
+        next_billing=None,
+        scheduled=None,
+        limits=limits,
+        scheduled_limits=None,
+        blocked=(),
+        warnings=(),
+        message=NO_CHANGE_MESSAGE,
+        terms=None,
+    )
+
+
+def _credit(
+    membership: Membership, catalog: Catalog, at: datetime, currency: str
+) -> tuple[int, QuoteLine | None]:
+    """K = round(paid_value × f), or the price paid for a one-time plan; zero while trialing."""
+    if membership.status == "trialing" or membership.paid_value_minor <= 0:
+        return 0, None
+    current = catalog.get(membership.plan)
+    name = current.name if current else membership.plan
+    if membership.billing.is_once or membership.period_end is None:
+        amount = membership.paid_value_minor
+        inputs: dict[str, str | int] = {
+            "paid_value": format_amount(membership.paid_value_minor, currency),
+            "fraction": "1/1",
+        }
+    else:
+        f, left, total = fraction_left(membership.period_start, membership.period_end, at)
+        amount = round_minor(membership.paid_value_minor * f)
+        inputs = {
+            "paid_value": format_amount(membership.paid_value_minor, currency),
+            "seconds_left": left,
+            "seconds_in_period": total,
+            "fraction": fraction_text(f),
+        }
+    return amount, QuoteLine("credit", None, f"Unused time on {name}", -amount, inputs)
+
+
+def _setup_fee_line(membership: Membership, target: Resolved, currency: str) -> QuoteLine | None:
+    difference = max(0, target.plan.setup_fee_minor - membership.setup_fee_paid_minor)
+    if difference == 0 or target.plan.id == membership.plan:
+        return None
+    return QuoteLine(
+        "setup_fee",
+        target.plan.id,
+        f"Setup fee for {target.plan.name} (difference)",
+        difference,
+        {
+            "price": format_amount(target.plan.setup_fee_minor, currency),
+            "setup_fee_paid": format_amount(membership.setup_fee_paid_minor, currency),
+            "quantity": 1,
+            "fraction": "1/1",
+        },
+    )
+
+
+def _service_lines(catalog: Catalog, addons: Mapping[str, int], currency: str) -> list[QuoteLine]:
+    lines = []
+    for product, quantity in _one_time(catalog, addons):
+        lines.append(
+            QuoteLine(
+                "service",
+                product.id,
+                f"{product.name} × {quantity}",
+                product.price_minor * quantity,
+                _charge_inputs(product.price_minor, currency, quantity, ONE, {}),
+            )
+        )
+    return lines
+
+
+def _holdings(
+    catalog: Catalog, membership: Membership, addons: Mapping[str, int]
+) -> dict[str, Holding]:
+    return {
+        item.product.id: Holding(item.quantity, item.price_minor)
+        for item in _recurring(catalog, membership, addons)
+    }
+
+
+def _immediate_plan_change(
+    catalog: Catalog,
+    policy: Policy,
+    membership: Membership,
+    target: Resolved,
+    kind: ChangeKind,
+    at: datetime,
+    trialing: bool,
+) -> Quote:
+    currency = catalog.currency
+    b = _Builder(currency)
+    billing = target.billing
+    recurring = _recurring(catalog, membership, target.addons)
+    full_value = recurring_total(
+        catalog, membership, target.plan_price_minor, billing, target.addons
+    )
+    setup_line = _setup_fee_line(membership, target, currency)
+    plan_changed = target.plan.id != membership.plan
+
+    if trialing:
+        assert membership.trial_end is not None, "a trialing membership has a trial end"
+        start, end, anchor = membership.period_start, membership.trial_end, membership.anchor
+        for line in _service_lines(catalog, target.addons, currency):
+            b.charge(line)
+        credit, credit_line = 0, None
+        terms = Terms(
+            plan=target.plan.id,
+            billing=billing,
+            plan_price_minor=target.plan_price_minor,
+            addons=_holdings(catalog, membership, target.addons),
+            anchor=anchor,
+            period_start=start,
+            period_end=end,
+            trial_end=membership.trial_end,
+            status="trialing",
+            paid_value_minor=0,
+            setup_fee_paid_minor=membership.setup_fee_paid_minor,
+        )
+        next_amount = full_value + (setup_line.amount_minor if setup_line else 0)
+    else:
+        restart = (
+            policy.anchor == "restart"
+            or billing.is_once
+            or membership.billing.is_once
+            or membership.period_end is None
+            or not billing.same_interval(membership.billing)
+        )
+        credit, credit_line = _credit(membership, catalog, at, currency)
+        end: datetime | None
+        left: int | None
+        total: int | None
+        if restart:
+            start, anchor = at, at
+            end = None if billing.is_once else boundary(at, billing, 1)
+            f, left, total = ONE, None, None
+        else:
+            assert membership.period_end is not None
+            start, end, anchor = membership.period_start, membership.period_end, membership.anchor
+            f, left, total = fraction_left(start, membership.period_end, at)
+        extra: dict[str, str | int] = (
+            {}
+            if left is None or total is None
+            else {
+                "seconds_left": left,
+                "seconds_in_period": total,
+            }
+        )
+        b.charge(
+            QuoteLine(
+                "plan",
+                target.plan.id,
+                f"{target.plan.name}, {billing.describe()}",
+                round_minor(target.plan_price_minor * f),
+                _charge_inputs(target.plan_price_minor, currency, 1, f, extra),
+                at,
+                end,
+            )
+        )
+        for item in recurring:
+            value = addon_period_value(
+                item.price_minor, item.product.billing, billing, item.quantity
+            )
+            ratio = period_ratio(item.product.billing, billing)
+            item_extra = dict(extra)
+            if ratio is not None and ratio != 1:
+                item_extra["period_ratio"] = fraction_text(ratio)
+            b.charge(
+                QuoteLine(
+                    "addon",
+                    item.product.id,
+                    f"{item.product.name} × {item.quantity}, {billing.describe()}",
+                    round_minor(value * f),
+                    _charge_inputs(item.price_minor, currency, item.quantity, f, item_extra),
+                    at,
+                    end,
+                )
+            )
+        for line in _service_lines(catalog, target.addons, currency):
+            b.charge(line)
+        if setup_line is not None:
+            b.charge(setup_line)
+        if credit_line is not None:
+            b.charge(credit_line)
+        terms = Terms(
+            plan=target.plan.id,
+            billing=billing,
+            plan_price_minor=target.plan_price_minor,
+            addons=_holdings(catalog, membership, target.addons),
+            anchor=anchor,
+            period_start=start,
+            period_end=end,
+            trial_end=None,
+            status="active",
+            paid_value_minor=target.plan_price_minor if billing.is_once else full_value,
+            setup_fee_paid_minor=max(membership.setup_fee_paid_minor, target.plan.setup_fee_minor)
+            if plan_changed
+            else membership.setup_fee_paid_minor,
+        )
+        next_amount = full_value
+
+    totals = settle(sum(line.amount_minor for line in b.lines), credit, membership.balance_minor)
+    next_billing = None
+    if terms.period_end is not None and not billing.is_once:
+        next_billing = NextBilling(
+            terms.period_end, next_amount, min(totals.balance_after_minor, next_amount)
+        )
+    return Quote(
+        kind=kind,
+        timing="immediate",
+        currency=currency,
+        at=at,
+        version=membership.version,
+        lines=tuple(b.lines),
+        totals=totals,
+        next_billing=next_billing,
+        scheduled=None,
+        limits=limits_of(catalog, target.plan.id, target.addons, membership.overrides),
+        scheduled_limits=None,
+        blocked=(),
+        warnings=(),
+        message=None,
+        terms=terms,
+        scheduled_after=None,
+    )
+
+
+def _partial_change(
+    catalog: Catalog,
+    membership: Membership,
+    target: Resolved,
+    kind: ChangeKind,
+    at: datetime,
+    added: dict[str, int],
+    removed: bool,
+    plan_part: bool,
+) -> Quote:
+    """Added add-ons now, prorated to co-terminate; the plan part and removals at period end."""
+    currency = catalog.currency
+    b = _Builder(currency)
+    assert membership.period_end is not None, "a recurring membership has a period end"
+    start, end = membership.period_start, membership.period_end
+    f, left, total = fraction_left(start, end, at)
+    holdings = dict(membership.addons)
+    paid_value = membership.paid_value_minor
+    added_now: dict[str, int] = {}
+    for addon_id, quantity in sorted(added.items()):
+        product = catalog.products[addon_id]
+        if product.billing.is_once:
+            continue
+        if period_ratio(product.billing, membership.billing) is None:
+            continue  # cannot co-terminate with the current plan: it comes with the scheduled part
+        price = _holding_price(catalog, membership, addon_id)
+        value = addon_period_value(price, product.billing, membership.billing, quantity)
+        ratio = period_ratio(product.billing, membership.billing)
+        extra: dict[str, str | int] = {"seconds_left": left, "seconds_in_period": total}
+        if ratio is not None and ratio != 1:
+            extra["period_ratio"] = fraction_text(ratio)
+        b.charge(
+            QuoteLine(
+                "addon",
+                addon_id,
+                f"{product.name} × {quantity}, until {human_date(end)}",
+                round_minor(value * f),
+                _charge_inputs(price, currency, quantity, f, extra),
+                at,
+                end,
+            )
+        )
+        old = holdings.get(addon_id)
+        holdings[addon_id] = Holding((old.quantity if old else 0) + quantity, price)
+        paid_value += round_minor(value)
+        added_now[addon_id] = quantity
+    for line in _service_lines(catalog, added, currency):
+        b.charge(line)
+
+    scheduled: ScheduledChange | None = None  # this change's end-of-term part
+    if plan_part or removed:
+        scheduled = ScheduledChange(
+            effective_at=end,
+            plan=target.plan.id,
+            billing=target.billing,
+            plan_price_minor=target.plan_price_minor,
+            addons=_holdings(catalog, membership, target.addons),
+        )
+        scheduled_after = scheduled
+    elif membership.scheduled_change is not None:
+        scheduled_after = _carry_into_scheduled(
+            catalog, membership.scheduled_change, holdings, added_now
+        )
+    else:
+        scheduled_after = None
+
+    has_now = bool(b.lines)
+    timing: Timing = (
+        "end_of_term"
+        if not has_now and scheduled is not None
+        else ("mixed" if scheduled is not None else "immediate")
+    )
+    totals = settle(sum(line.amount_minor for line in b.lines), 0, membership.balance_minor)
+    terms = Terms(
+        plan=membership.plan,
+        billing=membership.billing,
+        plan_price_minor=membership.plan_price_minor,
+        addons=holdings,
+        anchor=membership.anchor,
+        period_start=start,
+        period_end=end,
+        trial_end=membership.trial_end,
+        status=membership.status,
+        paid_value_minor=paid_value,
+        setup_fee_paid_minor=membership.setup_fee_paid_minor,
+    )
+    if scheduled_after is not None:
+        amount = _scheduled_total(catalog, membership, scheduled_after)
+    else:
+        amount = paid_value
+    next_billing = NextBilling(end, amount, min(totals.balance_after_minor, amount))
+    now_addons = {pid: h.quantity for pid, h in holdings.items() if h.quantity > 0}
+    message = None
+    if scheduled is not None:
+        plan = catalog.products[scheduled.plan]
+        message = (
+            f"Your plan changes to {plan.name} on {human_date(end)}."
+            if plan_part
+            else f"Your add-ons change on {human_date(end)}."
+        )
+    return Quote(
+        kind=kind,
+        timing=timing,
+        currency=currency,
+        at=at,
+        version=membership.version,
+        lines=tuple(b.lines),
+        totals=totals,
+        next_billing=next_billing,
+        scheduled=scheduled,
+        limits=limits_of(catalog, membership.plan, now_addons, membership.overrides),
+        scheduled_limits=limits_of(
+            catalog, scheduled.plan, scheduled.addon_quantities(), membership.overrides
+        )
+        if scheduled is not None
+        else None,
+        blocked=(),
+        warnings=(),
+        message=message,
+        terms=terms,
+        scheduled_after=scheduled_after,
+    )
+
+
+def _scheduled_total(catalog: Catalog, membership: Membership, scheduled: ScheduledChange) -> int:
+    """What the renewal invoice will be once `scheduled` applies: recurring total + setup fee difference."""
+    setup = 0
+    new_plan = catalog.products.get(scheduled.plan)
+    if scheduled.plan != membership.plan and new_plan is not None:
+        setup = max(0, new_plan.setup_fee_minor - membership.setup_fee_paid_minor)
+    holdings = {pid: h.price_minor for pid, h in scheduled.addons.items()}
+    total = 0 if scheduled.billing.is_once else scheduled.plan_price_minor
+    for addon_id, holding in scheduled.addons.items():
+        product = catalog.products.get(addon_id)
+        if product is None or product.billing.is_once or holding.quantity <= 0:
+            continue
+        total += round_minor(
+            addon_period_value(
+                holdings[addon_id], product.billing, scheduled.billing, holding.quantity
+            )
+        )
+    return total + setup
+
+
+def _carry_into_scheduled(
+    catalog: Catalog,
+    scheduled: ScheduledChange,
+    holdings: Mapping[str, Holding],
+    added: Mapping[str, int],
+) -> ScheduledChange:
+    """Buying an add-on keeps a scheduled change, and the add-on carries over where offered (§7)."""
+    plan = catalog.products.get(scheduled.plan)
+    addons = dict(scheduled.addons)
+    for addon_id, quantity in added.items():
+        if plan is not None and addon_id in plan.addons:
+            old = addons.get(addon_id)
+            addons[addon_id] = Holding(
+                (old.quantity if old else 0) + quantity, holdings[addon_id].price_minor
+            )
+    return replace(scheduled, addons=addons)
+
+
+def _with_preflight(
+    catalog: Catalog,
+    policy: Policy,
+    membership: Membership,
+    quote: Quote,
+    current_limits: EffectiveLimits,
+    target: Resolved,
+) -> Quote:
+    """Run the downgrade pre-flight on whatever part lowers a limit (§8)."""
+    blocks: list[Block] = []
+    if lowers_any(current_limits, quote.limits):
+        plan = catalog.products[quote.terms.plan] if quote.terms else target.plan
+        blocks += preflight(membership.sites, quote.limits, plan.name)
+    if quote.scheduled_limits is not None and lowers_any(current_limits, quote.scheduled_limits):
+        assert quote.scheduled is not None
+        blocks += preflight(
+            membership.sites, quote.scheduled_limits, catalog.products[quote.scheduled.plan].name
+        )
+    if not blocks:
+        return quote
+    if policy.over_quota == "allow":
+        return replace(quote, warnings=tuple(blocks))
+    return replace(quote, blocked=tuple(blocks), message=_block_message(blocks, target.plan.name))
+
+
+def apply_quote(membership: Membership, quote: Quote) -> Membership:
+    """The membership once a committed (and paid, when something was due) quote applies."""
+    if quote.terms is None:
+        raise ValueError("a no_change quote cannot be applied")
+    t = quote.terms
+    totals = quote.totals
+    balance = max(
+        0,
+        membership.balance_minor - totals.balance_applied_minor + max(0, -quote.lines_total_minor),
+    )
+    scheduled = quote.scheduled_after
+    return replace(
+        membership,
+        plan=t.plan,
+        billing=t.billing,
+        plan_price_minor=t.plan_price_minor,
+        addons=dict(t.addons),
+        anchor=t.anchor,
+        period_start=t.period_start,
+        period_end=t.period_end,
+        trial_end=t.trial_end,
+        status=t.status,
+        paid_value_minor=t.paid_value_minor,
+        setup_fee_paid_minor=t.setup_fee_paid_minor,
+        balance_minor=balance,
+        scheduled_change=scheduled,
+        version=membership.version + 1,
+    )
