@@ -346,6 +346,7 @@ def _immediate_plan_change(
     )
     setup_line = _setup_fee_line(membership, target, currency)
     plan_changed = target.plan.id != membership.plan
+    end: datetime | None
 
     if trialing:
         assert membership.trial_end is not None, "a trialing membership has a trial end"
@@ -376,7 +377,6 @@ def _immediate_plan_change(
             or not billing.same_interval(membership.billing)
         )
         credit, credit_line = _credit(membership, catalog, at, currency)
-        end: datetime | None
         left: int | None
         total: int | None
         if restart:
