@@ -1,0 +1,160 @@
+<?php
+/**
+ * REST receiver for limits pushed by the bridge: POST /wp-json/bridge/v1/limits and /default-limits.
+ *
+ * The document is authenticated by its Standard Webhooks signature (push key), checked over the
+ * raw body in the permission callback, before any JSON is parsed.
+ *
+ * @package Plan_Bridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Receives signed limits documents over REST; the XML-RPC receiver shares `receive()`.
+ */
+class Bridge_Limits_Controller extends WP_REST_Controller {
+
+	/**
+	 * Constructor.
+	 */
+	public function __construct() {
+		$this->namespace = 'bridge/v1';
+		$this->rest_base = 'limits';
+	}
+
+	/**
+	 * Hooks.
+	 */
+	public static function register() {
+		add_action(
+			'rest_api_init',
+			static function () {
+				( new Bridge_Limits_Controller() )->register_routes();
+			}
+		);
+	}
+
+	/**
+	 * Registers both routes.
+	 */
+	public function register_routes() {
+		register_rest_route(
+			$this->namespace,
+			'/' . $this->rest_base,
+			array(
+				array(
+					'methods'             => WP_REST_Server::CREATABLE,
+					'callback'            => array( $this, 'set_site_limits' ),
+					'permission_callback' => array( $this, 'check_signature' ),
+				),
+			)
+		);
+		register_rest_route(
+			$this->namespace,
+			'/default-limits',
+			array(
+				array(
+					'methods'             => WP_REST_Server::CREATABLE,
+					'callback'            => array( $this, 'set_default_limits' ),
+					'permission_callback' => array( $this, 'check_signature' ),
+				),
+			)
+		);
+	}
+
+	/**
+	 * Permission: a valid, fresh signature made with the push key.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return true|WP_Error
+	 */
+	public function check_signature( $request ) {
+		return self::verify(
+			$request->get_body(),
+			(string) $request->get_header( 'webhook-id' ),
+			(string) $request->get_header( 'webhook-timestamp' ),
+			(string) $request->get_header( 'webhook-signature' )
+		);
+	}
+
+	/**
+	 * POST /bridge/v1/limits.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return WP_REST_Response|WP_Error
+	 */
+	public function set_site_limits( $request ) {
+		return rest_ensure_response( self::receive( 'site', $request->get_body() ) );
+	}
+
+	/**
+	 * POST /bridge/v1/default-limits.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return WP_REST_Response|WP_Error
+	 */
+	public function set_default_limits( $request ) {
+		return rest_ensure_response( self::receive( 'defaults', $request->get_body() ) );
+	}
+
+	/**
+	 * Checks a push signature.
+	 *
+	 * @param string $body      Raw body.
+	 * @param string $msg_id    webhook-id.
+	 * @param string $timestamp webhook-timestamp.
+	 * @param string $signature webhook-signature.
+	 * @return true|WP_Error
+	 */
+	public static function verify( $body, $msg_id, $timestamp, $signature ) {
+		$reason = Bridge_Signature::verify( Bridge_Settings::key( 'push' ), $msg_id, $timestamp, $signature, $body, time() );
+		if ( '' === $reason ) {
+			return true;
+		}
+		return new WP_Error(
+			'bridge_invalid_signature',
+			/* translators: %s: why the signature was refused, in English (e.g. "stale timestamp"). */
+			sprintf( __( 'The signature of this request is not valid: %s.', 'plan-bridge' ), $reason ),
+			array( 'status' => 401 )
+		);
+	}
+
+	/**
+	 * Validates and applies an authenticated document.
+	 *
+	 * @param string $kind "site" or "defaults".
+	 * @param string $body Raw JSON body (already verified).
+	 * @return array<string,mixed>|WP_Error
+	 */
+	public static function receive( $kind, $body ) {
+		list( $doc, $error ) = Bridge_Document::validate( json_decode( $body, true ), 'site' === $kind );
+		if ( null === $doc ) {
+			return self::invalid( $error );
+		}
+		if ( 'defaults' === $kind ) {
+			return Bridge_Limits_Store::apply_default_document( $doc );
+		}
+		if ( get_current_blog_id() !== $doc['site_id'] ) {
+			return self::invalid( 'site_id is not the site this request was sent to' );
+		}
+		return Bridge_Limits_Store::apply_site_document( $doc );
+	}
+
+	/**
+	 * A 400 error for a malformed document.
+	 *
+	 * @param string $reason Why, in English.
+	 * @return WP_Error
+	 */
+	private static function invalid( $reason ) {
+		return new WP_Error(
+			'bridge_invalid_document',
+			/* translators: %s: what is wrong with the document, in English. */
+			sprintf( __( 'The limits document is not valid: %s.', 'plan-bridge' ), $reason ),
+			array( 'status' => 400 )
+		);
+	}
+}

@@ -1,0 +1,171 @@
+<?php
+/**
+ * Visits: page views by logged-out visitors, counted per calendar month in the site's timezone.
+ *
+ * The counter is one non-autoloaded row per month in the site's own (small) options table,
+ * `plan_bridge_visits_YYYYMM`, bumped with a single atomic INSERT ... ON DUPLICATE KEY UPDATE: no
+ * read-modify-write race, no cache to invalidate, no row per visit. Over the limit the network's
+ * policy decides (Bridge_Settings::visits_over_limit()): a notice only, or a 503 page.
+ *
+ * @package Plan_Bridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Counts visits and enforces the `visits` limit.
+ */
+class Bridge_Visits {
+
+	const OPTION_PREFIX = 'plan_bridge_visits_';
+	const RETRY_AFTER_S = 3600;
+
+	/**
+	 * Hooks.
+	 */
+	public static function register() {
+		add_action( 'template_redirect', array( __CLASS__, 'on_front_end_request' ), 0 );
+		add_action( 'admin_notices', array( __CLASS__, 'notice' ) );
+	}
+
+	/**
+	 * The counter's option name for this month.
+	 *
+	 * @return string
+	 */
+	public static function option_name() {
+		return self::OPTION_PREFIX . wp_date( 'Ym' );
+	}
+
+	/**
+	 * Visits counted this calendar month on the current site.
+	 *
+	 * @return int
+	 */
+	public static function this_month() {
+		global $wpdb;
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- the counter is written by SQL, never cached.
+		return (int) $wpdb->get_var(
+			$wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", self::option_name() )
+		);
+	}
+
+	/**
+	 * Adds one visit.
+	 */
+	public static function count_one() {
+		global $wpdb;
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		$wpdb->query(
+			$wpdb->prepare(
+				"INSERT INTO {$wpdb->options} (option_name, option_value, autoload) VALUES (%s, '1', 'no') ON DUPLICATE KEY UPDATE option_value = option_value + 1",
+				self::option_name()
+			)
+		);
+	}
+
+	/**
+	 * Whether this request is a page view to count.
+	 *
+	 * @return bool
+	 */
+	public static function is_countable_view() {
+		$method = isset( $_SERVER['REQUEST_METHOD'] ) ? strtoupper( sanitize_text_field( wp_unslash( $_SERVER['REQUEST_METHOD'] ) ) ) : 'GET';
+		if ( 'GET' !== $method && 'HEAD' !== $method ) {
+			return false;
+		}
+		if ( is_user_logged_in() || is_admin() || wp_doing_ajax() || wp_doing_cron() || ( defined( 'REST_REQUEST' ) && REST_REQUEST ) ) {
+			return false;
+		}
+		if ( is_feed() || is_robots() || is_trackback() || is_preview() || is_embed() ) {
+			return false;
+		}
+		return ! ( function_exists( 'is_favicon' ) && is_favicon() );
+	}
+
+	/**
+	 * The visits limit of the current site, or null.
+	 *
+	 * @return int|null
+	 */
+	public static function limit() {
+		return Bridge_Document::limit( Bridge_Limits_Store::effective_limits(), 'visits' );
+	}
+
+	/**
+	 * template_redirect: count the view, or answer 503 when over the limit and so configured.
+	 */
+	public static function on_front_end_request() {
+		if ( ! self::is_countable_view() ) {
+			return;
+		}
+		$limit = self::limit();
+		if ( null !== $limit && 'unavailable' === Bridge_Settings::visits_over_limit() && self::this_month() >= $limit ) {
+			self::unavailable();
+			return;
+		}
+		self::count_one();
+	}
+
+	/**
+	 * The friendly "temporarily unavailable" page (503 + Retry-After, never a 404).
+	 */
+	public static function unavailable() {
+		if ( ! headers_sent() ) {
+			header( 'Retry-After: ' . self::RETRY_AFTER_S );
+			nocache_headers();
+		}
+		wp_die(
+			'<h1>' . esc_html__( 'Temporarily unavailable', 'plan-bridge' ) . '</h1><p>' .
+			esc_html__( 'This site is temporarily unavailable. Please try again later.', 'plan-bridge' ) . '</p>',
+			esc_html__( 'Temporarily unavailable', 'plan-bridge' ),
+			array( 'response' => 503 )
+		);
+	}
+
+	/**
+	 * Admin notice from 80 % of the limit.
+	 */
+	public static function notice() {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			return;
+		}
+		$limit = self::limit();
+		if ( null === $limit ) {
+			return;
+		}
+		$used = self::this_month();
+		if ( $used * 100 < $limit * 80 ) {
+			return;
+		}
+		if ( $used >= $limit ) {
+			$text = sprintf(
+				/* translators: %s: the monthly visits limit. */
+				__( 'This site has reached its limit of %s visits this month.', 'plan-bridge' ),
+				number_format_i18n( $limit )
+			);
+			if ( 'unavailable' === Bridge_Settings::visits_over_limit() ) {
+				$text .= ' ' . __( 'Visitors now see a "temporarily unavailable" page.', 'plan-bridge' );
+			}
+			$class = 'notice-error';
+		} else {
+			$text  = sprintf(
+				/* translators: 1: visits so far, 2: the monthly visits limit, 3: percentage. */
+				__( 'This site has used %1$s of its %2$s visits this month (%3$s%%).', 'plan-bridge' ),
+				number_format_i18n( $used ),
+				number_format_i18n( $limit ),
+				number_format_i18n( floor( $used * 100 / max( 1, $limit ) ) )
+			);
+			$class = 'notice-warning';
+		}
+		printf(
+			'<div class="notice %1$s"><p>%2$s <a href="%3$s">%4$s</a></p></div>',
+			esc_attr( $class ),
+			esc_html( $text ),
+			esc_url( Bridge_Settings::account_url() ),
+			esc_html__( 'Change your plan on the Account page', 'plan-bridge' )
+		);
+	}
+}

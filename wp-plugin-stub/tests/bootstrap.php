@@ -1,0 +1,12 @@
+<?php
+/**
+ * PHPUnit bootstrap: the pure classes only, without WordPress.
+ *
+ * @package Plan_Bridge
+ */
+
+define( 'PLAN_BRIDGE_TESTING', true );
+
+require_once dirname( __DIR__ ) . '/includes/class-bridge-signature.php';
+require_once dirname( __DIR__ ) . '/includes/class-bridge-token.php';
+require_once dirname( __DIR__ ) . '/includes/class-bridge-document.php';
