@@ -59,6 +59,7 @@ class ScheduledChange:
     billing: BillingOption
     plan_price_minor: int
     addons: Mapping[str, Holding]
+    cancels: bool = False  # a cancellation at period end: the plan is the fallback plan
 
     def addon_quantities(self) -> dict[str, int]:
         return {pid: h.quantity for pid, h in self.addons.items() if h.quantity > 0}
