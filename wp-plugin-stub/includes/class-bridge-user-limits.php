@@ -23,7 +23,7 @@ class Bridge_User_Limits {
 	 */
 	public static function register() {
 		add_filter( 'can_add_user_to_blog', array( __CLASS__, 'can_add' ), 10, 2 );
-		add_filter( 'rest_pre_insert_user', array( __CLASS__, 'filter_rest' ), 10, 2 );
+		add_filter( 'rest_request_before_callbacks', array( __CLASS__, 'filter_rest' ), 10, 3 );
 		add_action( 'admin_action_adduser', array( __CLASS__, 'refuse_admin_form' ) );
 		add_action( 'admin_action_createuser', array( __CLASS__, 'refuse_admin_form' ) );
 		add_action( 'admin_notices', array( __CLASS__, 'notice' ) );
@@ -99,18 +99,21 @@ class Bridge_User_Limits {
 	}
 
 	/**
-	 * REST: refuse creating a user on a full site before the account exists.
+	 * REST: refuse `POST /wp/v2/users` on a full site before the network account is created.
 	 *
-	 * @param stdClass|WP_Error $prepared Prepared user.
-	 * @param WP_REST_Request   $request  Request.
-	 * @return stdClass|WP_Error
+	 * (rest_pre_insert_user cannot refuse: WordPress 6.1 does not check its result for errors.)
+	 *
+	 * @param mixed           $response Result so far (null to let the callback run).
+	 * @param array           $handler  Route handler.
+	 * @param WP_REST_Request $request  Request.
+	 * @return mixed
 	 */
-	public static function filter_rest( $prepared, $request ) {
-		if ( is_wp_error( $prepared ) || isset( $prepared->ID ) ) {
-			return $prepared;
+	public static function filter_rest( $response, $handler, $request ) {
+		if ( null !== $response || 'POST' !== $request->get_method() || '/wp/v2/users' !== untrailingslashit( $request->get_route() ) ) {
+			return $response;
 		}
 		$limit = self::full_limit();
-		return null === $limit ? $prepared : self::error( $limit );
+		return null === $limit ? $response : self::error( $limit );
 	}
 
 	/**
