@@ -1,0 +1,330 @@
+"""Settings: config.yaml plus BRIDGE_* environment overrides, validated once into a frozen value.
+
+Precedence: environment (`BRIDGE_*`) over `config.yaml` over the defaults below. Secrets
+(`BRIDGE_ADMIN_TOKEN`, `BRIDGE_WEBHOOK_SECRET`) come only from the environment: a config file
+ends up in backups and repositories, so one that holds them is refused at start-up.
+
+Environment variables (all optional):
+
+    BRIDGE_CONFIG                 path of config.yaml (default ./config.yaml)
+    BRIDGE_DATABASE_URL           sqlite:///var/bridge.db | postgresql://user:pw@host/db
+    BRIDGE_PUBLIC_URL             https://bridge.example.com  (links and the checkout use it)
+    BRIDGE_ADMIN_TOKEN            operator API token (Authorization: Bearer ...)
+    BRIDGE_WEBHOOK_SECRET         whsec_<base64>, shared with the WordPress plugin
+    BRIDGE_DEFAULT_PLAN           plan id for new sites          (default_plan)
+    BRIDGE_FALLBACK_PLAN          plan id after grace/cancel     (fallback_plan)
+    BRIDGE_GRACE_DAYS             7
+    BRIDGE_QUOTE_TTL_S            900
+    BRIDGE_CHANGE_INVOICE_TTL_S   86400
+    BRIDGE_GATEWAY                test | manual
+    BRIDGE_WORDPRESS_URL          https://network.example/  (the network's main site)
+    BRIDGE_WORDPRESS_TRANSPORT    rest | xmlrpc
+    BRIDGE_WORDPRESS_TIMEOUT_S    10
+    BRIDGE_QUEUE_BACKEND          sqlite | redis | immediate
+    BRIDGE_QUEUE_REDIS_URL        redis://127.0.0.1:6379/0
+    BRIDGE_QUEUE_PATH             var/queue.db
+    BRIDGE_PUSH_MAX_ATTEMPTS      8
+    BRIDGE_PUSH_BASE_DELAY_S      2
+    BRIDGE_PUSH_MAX_DELAY_S       600
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from bridge.adapters.signing import InvalidSecret, secret_bytes
+from bridge.adapters.storage.engine import normalize_url
+from bridge.catalog_file import catalog_from, load_catalog_file, load_yaml, policy_from
+from bridge.domain.catalog import Catalog, Policy
+from bridge.errors import ConfigError
+
+Gateway = Literal["test", "manual"]
+Transport = Literal["rest", "xmlrpc"]
+QueueBackend = Literal["sqlite", "redis", "immediate"]
+
+SECRET_KEYS = ("admin_token", "webhook_secret")
+_TOP_KEYS = {
+    "database_url",
+    "public_url",
+    "catalog",
+    "policy",
+    "default_plan",
+    "fallback_plan",
+    "grace_days",
+    "quote_ttl_s",
+    "change_invoice_ttl_s",
+    "gateway",
+    "wordpress",
+    "queue",
+    "push",
+}
+
+
+@dataclass(frozen=True)
+class WordPressSettings:
+    url: str = "http://127.0.0.1/"
+    transport: Transport = "rest"
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    backend: QueueBackend = "sqlite"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    path: str = "var/queue.db"
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    max_attempts: int = 8
+    base_delay_s: float = 2.0
+    max_delay_s: float = 600.0
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Everything the bridge reads at start-up; nothing else reads files or the environment."""
+
+    catalog: Catalog
+    policy: Policy = field(default_factory=Policy)
+    database_url: str = "sqlite:///var/bridge.db"
+    public_url: str = "http://127.0.0.1:8000"
+    admin_token: str = ""  # empty: not set (only with load_settings(require_secrets=False))
+    webhook_secret: str = ""
+    default_plan: str = "free"
+    fallback_plan: str = "free"
+    grace_days: int = 7
+    quote_ttl_s: int = 900
+    change_invoice_ttl_s: int = 86400
+    gateway: Gateway = "test"
+    wordpress: WordPressSettings = field(default_factory=WordPressSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    push: PushSettings = field(default_factory=PushSettings)
+    config_path: str | None = None
+
+    def __repr__(self) -> str:
+        # Secrets never reach logs or tracebacks through repr().
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_KEYS:
+                shown = "''" if not value else "'***'"
+            elif f.name == "catalog":
+                shown = f"<Catalog {value.currency}, {len(value.products)} products>"
+            else:
+                shown = repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+    def require_secrets(self) -> None:
+        """Serving needs both secrets; say which environment variable is missing."""
+        missing = [f"BRIDGE_{key.upper()}" for key in SECRET_KEYS if not getattr(self, key)]
+        if missing:
+            raise ConfigError(f"set {' and '.join(missing)} in the environment to serve")
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """BRIDGE_* variables as a nested dict shaped like config.yaml (values still strings)."""
+    out: dict[str, Any] = {}
+    flat = {
+        "DATABASE_URL": "database_url",
+        "PUBLIC_URL": "public_url",
+        "DEFAULT_PLAN": "default_plan",
+        "FALLBACK_PLAN": "fallback_plan",
+        "GRACE_DAYS": "grace_days",
+        "QUOTE_TTL_S": "quote_ttl_s",
+        "CHANGE_INVOICE_TTL_S": "change_invoice_ttl_s",
+        "GATEWAY": "gateway",
+    }
+    for env, key in flat.items():
+        if f"BRIDGE_{env}" in environ:
+            out[key] = environ[f"BRIDGE_{env}"]
+    nested = {
+        "wordpress": ("url", "transport", "timeout_s"),
+        "queue": ("backend", "redis_url", "path"),
+        "push": ("max_attempts", "base_delay_s", "max_delay_s"),
+    }
+    for section, keys in nested.items():
+        for key in keys:
+            env = f"BRIDGE_{section.upper()}_{key.upper()}"
+            if env in environ:
+                out.setdefault(section, {})[key] = environ[env]
+    return out
+
+
+def _number(where: str, raw: Any, kind: type[int] | type[float], minimum: float) -> Any:
+    if isinstance(raw, bool):
+        raise ConfigError(f"{where}: must be a number, not {raw!r}")
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: must be a number, not {raw!r}") from None
+    if kind is int and isinstance(raw, float) and raw != int(raw):
+        raise ConfigError(f"{where}: must be a whole number, not {raw!r}")
+    if value < minimum:
+        raise ConfigError(f"{where}: must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _choice(where: str, raw: Any, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise ConfigError(f"{where}: must be one of {', '.join(choices)}, not {raw!r}")
+    return str(raw)
+
+
+def _text(where: str, raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{where}: must be a non-empty string, not {raw!r}")
+    return raw.strip()
+
+
+def _section(where: str, raw: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be a mapping")
+    unknown = [k for k in raw if k not in keys]
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting (known: {', '.join(keys)})")
+    return dict(raw)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    require_secrets: bool = True,
+) -> Settings:
+    """Read `path` (or BRIDGE_CONFIG, or ./config.yaml) and apply BRIDGE_* from `environ`.
+
+    Both secrets are required unless `require_secrets=False` (tools that never serve).
+    """
+    env = dict(os.environ if environ is None else environ)
+    config_path = Path(path if path is not None else env.get("BRIDGE_CONFIG", "config.yaml"))
+    data = load_yaml(config_path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{config_path}: expected a mapping of settings")
+    for key in SECRET_KEYS:
+        if key in data:
+            raise ConfigError(
+                f"{config_path}: '{key}' is a secret and is read only from the environment "
+                f"(BRIDGE_{key.upper()}); remove it from the file"
+            )
+    unknown = sorted(str(k) for k in data if k not in _TOP_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{config_path}: unknown setting '{unknown[0]}' (known: {', '.join(sorted(_TOP_KEYS))})"
+        )
+    overrides = _env_overrides(env)
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            base = data.get(key) or {}
+            if not isinstance(base, Mapping):
+                raise ConfigError(f"{config_path}: '{key}' must be a mapping")
+            data[key] = {**base, **value}
+        else:
+            data[key] = value
+
+    where = str(config_path)
+    catalog, policy = _catalog_and_policy(config_path, data)
+    default_plan = _text(f"{where}: default_plan", data.get("default_plan", "free"))
+    fallback_plan = _text(f"{where}: fallback_plan", data.get("fallback_plan", default_plan))
+    for key, plan_id in (("default_plan", default_plan), ("fallback_plan", fallback_plan)):
+        product = catalog.get(plan_id)
+        if product is None or product.kind != "plan":
+            raise ConfigError(f"{where}: {key} '{plan_id}' is not a plan of the catalog")
+
+    wp = _section(f"{where}: wordpress", data.get("wordpress"), ("url", "transport", "timeout_s"))
+    queue = _section(f"{where}: queue", data.get("queue"), ("backend", "redis_url", "path"))
+    push = _section(
+        f"{where}: push", data.get("push"), ("max_attempts", "base_delay_s", "max_delay_s")
+    )
+    d_wp, d_queue, d_push = WordPressSettings(), QueueSettings(), PushSettings()
+
+    secrets = {key: env.get(f"BRIDGE_{key.upper()}", "").strip() for key in SECRET_KEYS}
+    if require_secrets:
+        missing = [f"BRIDGE_{key.upper()}" for key in SECRET_KEYS if not secrets[key]]
+        if missing:
+            raise ConfigError(f"set {' and '.join(missing)} in the environment")
+    if secrets["webhook_secret"]:
+        try:
+            secret_bytes(secrets["webhook_secret"])
+        except InvalidSecret as exc:
+            raise ConfigError(f"BRIDGE_WEBHOOK_SECRET: {exc}") from None
+
+    return Settings(
+        catalog=catalog,
+        policy=policy,
+        database_url=normalize_url(
+            _text(f"{where}: database_url", data.get("database_url", Settings.database_url))
+        ),
+        public_url=_text(
+            f"{where}: public_url", data.get("public_url", Settings.public_url)
+        ).rstrip("/"),
+        admin_token=secrets["admin_token"],
+        webhook_secret=secrets["webhook_secret"],
+        default_plan=default_plan,
+        fallback_plan=fallback_plan,
+        grace_days=_number(f"{where}: grace_days", data.get("grace_days", 7), int, 0),
+        quote_ttl_s=_number(f"{where}: quote_ttl_s", data.get("quote_ttl_s", 900), int, 1),
+        change_invoice_ttl_s=_number(
+            f"{where}: change_invoice_ttl_s", data.get("change_invoice_ttl_s", 86400), int, 1
+        ),
+        gateway=_choice(f"{where}: gateway", data.get("gateway", "test"), ("test", "manual")),  # type: ignore[arg-type]
+        wordpress=WordPressSettings(
+            url=_text(f"{where}: wordpress.url", wp.get("url", d_wp.url)),
+            transport=_choice(  # type: ignore[arg-type]
+                f"{where}: wordpress.transport",
+                wp.get("transport", d_wp.transport),
+                ("rest", "xmlrpc"),
+            ),
+            timeout_s=_number(
+                f"{where}: wordpress.timeout_s", wp.get("timeout_s", d_wp.timeout_s), float, 0.1
+            ),
+        ),
+        queue=QueueSettings(
+            backend=_choice(  # type: ignore[arg-type]
+                f"{where}: queue.backend",
+                queue.get("backend", d_queue.backend),
+                ("sqlite", "redis", "immediate"),
+            ),
+            redis_url=_text(f"{where}: queue.redis_url", queue.get("redis_url", d_queue.redis_url)),
+            path=_text(f"{where}: queue.path", queue.get("path", d_queue.path)),
+        ),
+        push=PushSettings(
+            max_attempts=_number(
+                f"{where}: push.max_attempts", push.get("max_attempts", d_push.max_attempts), int, 1
+            ),
+            base_delay_s=_number(
+                f"{where}: push.base_delay_s",
+                push.get("base_delay_s", d_push.base_delay_s),
+                float,
+                0,
+            ),
+            max_delay_s=_number(
+                f"{where}: push.max_delay_s", push.get("max_delay_s", d_push.max_delay_s), float, 0
+            ),
+        ),
+        config_path=str(config_path),
+    )
+
+
+def _catalog_and_policy(config_path: Path, data: Mapping[str, Any]) -> tuple[Catalog, Policy]:
+    """`catalog:` inline, or a path (relative to config.yaml) to a file with `catalog:`."""
+    raw = data.get("catalog")
+    if raw is None:
+        raise ConfigError(f"{config_path}: a 'catalog:' section is required")
+    file_policy: Policy | None = None
+    if isinstance(raw, str):
+        catalog_path = (config_path.parent / raw).resolve()
+        catalog, file_policy = load_catalog_file(catalog_path)
+    else:
+        catalog = catalog_from(config_path, raw)
+    policy = policy_from(config_path, data.get("policy"), file_policy)
+    return catalog, policy
