@@ -248,7 +248,7 @@ def _no_change(
         at=at,
         version=membership.version,
         lines=(),
-        totals=settle(0, 0, 0),
+        totals=settle(0, 0, membership.balance_minor),
         next_billing=None,
         scheduled=None,
         limits=limits,
