@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import xmlrpc.client
 from datetime import UTC, datetime, timedelta
@@ -64,14 +65,16 @@ def test_publish_beyond_limit_outside_rest_stays_a_draft(plugin: Any) -> None:
 
 def test_publish_beyond_limit_over_xmlrpc_is_a_fault(plugin: Any) -> None:
     plugin.push({"posts": {"post": 0}})
-    with xmlrpc.client.ServerProxy(f"{plugin.site.url}xmlrpc.php") as proxy:
-        with pytest.raises(xmlrpc.client.Fault) as fault:
-            proxy.wp.newPost(
-                0,
-                plugin.site.owner,
-                plugin.site.owner_password,
-                {"post_title": "Over XML-RPC", "post_status": "publish"},
-            )
+    with (
+        xmlrpc.client.ServerProxy(f"{plugin.site.url}xmlrpc.php") as proxy,
+        pytest.raises(xmlrpc.client.Fault) as fault,
+    ):
+        proxy.wp.newPost(
+            0,
+            plugin.site.owner,
+            plugin.site.owner_password,
+            {"post_title": "Over XML-RPC", "post_status": "publish"},
+        )
     assert fault.value.faultCode == 403
     assert "Limit reached" in fault.value.faultString
     assert plugin.network.eval_php("echo (int) wp_count_posts()->publish;", plugin.site.url) == "0"
@@ -211,7 +214,10 @@ def test_a_stale_or_tampered_push_is_refused(plugin: Any) -> None:
         )
     assert stale.value.status == 401
 
-    body = '{"site_id":%d,"version":%d,"limits":{}}' % (plugin.site.blog_id, plugin.next_version())
+    body = json.dumps(
+        {"site_id": plugin.site.blog_id, "version": plugin.next_version(), "limits": {}},
+        separators=(",", ":"),
+    )
     headers = sign_headers(push_webhook(plugin.secret), "msg_t", datetime.now(UTC), body)
     tampered = requests.post(
         f"{plugin.site.url}wp-json/bridge/v1/limits",
