@@ -73,14 +73,17 @@ def _times(value: LimitValue, quantity: int) -> LimitValue:
 
 def merge_limits(plan: Limits, packages: Iterable[tuple[Limits, int]]) -> EffectiveLimits:
     """Plan + Σ(package × quantity); a plan that omits a limit is unlimited; unlimited wins."""
-    scalars: dict[str, LimitValue] = {}
-    for key in SCALAR_LIMITS:
-        plan_value = plan.scalar(key)
-        scalars[key] = UNLIMITED if plan_value is None else plan_value
+    scalars: dict[str, LimitValue] = {
+        "visits": UNLIMITED if plan.visits is None else plan.visits,
+        "disk_mb": UNLIMITED if plan.disk_mb is None else plan.disk_mb,
+        "users": UNLIMITED if plan.users is None else plan.users,
+        "custom_domains": UNLIMITED if plan.custom_domains is None else plan.custom_domains,
+        "sites": UNLIMITED if plan.sites is None else plan.sites,
+    }
     posts: dict[str, LimitValue] = dict(plan.posts)
     for package, quantity in packages:
         for key in SCALAR_LIMITS:
-            extra = package.scalar(key)
+            extra = getattr(package, key)
             if extra is not None:
                 scalars[key] = _add(scalars[key], _times(extra, quantity))
         for post_type, extra in package.posts.items():

@@ -90,12 +90,11 @@ def exponent(currency: str) -> int:
 
 def round_minor(value: Fraction) -> int:
     """Round an exact amount of minor units to an integer, half away from zero (the one rule)."""
-    sign = -1 if value < 0 else 1
-    magnitude = abs(value)
-    floor = magnitude.numerator // magnitude.denominator
-    if (magnitude - floor) * 2 >= 1:
-        floor += 1
-    return sign * floor
+    numerator, denominator = value.numerator, value.denominator  # denominator is always > 0
+    whole, rest = divmod(abs(numerator), denominator)
+    if 2 * rest >= denominator:
+        whole += 1
+    return -whole if numerator < 0 else whole
 
 
 def parse_amount(text: str, currency: str) -> int:

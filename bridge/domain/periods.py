@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -60,6 +61,7 @@ ONCE = BillingOption(0, "once")
 MONTHLY = BillingOption(1, "month")
 
 
+@lru_cache(maxsize=1024)
 def period_ratio(item: BillingOption, plan: BillingOption) -> Fraction | None:
     """How many `item` periods fit in one `plan` period, exactly; None when there is no exact ratio."""
     if item.is_once or plan.is_once:

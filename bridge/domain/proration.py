@@ -212,10 +212,10 @@ def quote_change(
     target = resolve_selection(catalog, membership, selection)
     currency = catalog.currency
     current_addons = membership.addon_quantities()
-    current_limits = limits_of(catalog, membership.plan, current_addons, membership.overrides)
     plan_changed = target.plan.id != membership.plan
     billing_changed = target.billing != membership.billing
     if not plan_changed and not billing_changed and target.addons == current_addons:
+        current_limits = limits_of(catalog, membership.plan, current_addons, membership.overrides)
         return _no_change(membership, currency, at, current_limits)
 
     kind = _classify(catalog, membership, target)
@@ -235,7 +235,7 @@ def quote_change(
         quote = _immediate_plan_change(catalog, policy, membership, target, kind, at, trialing)
     else:
         quote = _partial_change(catalog, membership, target, kind, at, added, removed, plan_part)
-    return _with_preflight(catalog, policy, membership, quote, current_limits, target)
+    return _with_preflight(catalog, policy, membership, quote, target)
 
 
 def _no_change(
@@ -641,10 +641,14 @@ def _with_preflight(
     policy: Policy,
     membership: Membership,
     quote: Quote,
-    current_limits: EffectiveLimits,
     target: Resolved,
 ) -> Quote:
     """Run the downgrade pre-flight on whatever part lowers a limit (§8)."""
+    if not membership.sites:
+        return quote  # no usage reported yet: nothing can be over a limit
+    current_limits = limits_of(
+        catalog, membership.plan, membership.addon_quantities(), membership.overrides
+    )
     blocks: list[Block] = []
     if lowers_any(current_limits, quote.limits):
         plan = catalog.products[quote.terms.plan] if quote.terms else target.plan
