@@ -1,0 +1,98 @@
+"""The job queue: Huey, with SQLite (embedded default), Redis (scale-out) or memory (tests).
+
+This module only builds the Huey instance and implements the services' `LimitsQueue` port on it.
+The jobs themselves (what a push does, how it retries) live in `bridge/jobs.py`, which registers
+its tasks on the same Huey instance and hands their handles to `HueyLimitsQueue.bind`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from pathlib import Path
+from typing import Any, Protocol
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+
+__all__ = ["HueyLimitsQueue", "QueueNotBound", "TaskHandle", "make_huey"]
+
+log = logging.getLogger(__name__)
+
+# Huey compares naive UTC datetimes (its utc=True), so this one is naive on purpose.
+_FAR_FUTURE = datetime.datetime(9999, 1, 1)
+
+# One name for every process of a deployment: workers and servers share the queue through it.
+QUEUE_NAME = "plan-bridge"
+
+
+class TaskHandle(Protocol):
+    """What we use of a Huey task wrapper: call it to enqueue."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class QueueNotBound(RuntimeError):
+    """A push was enqueued before the jobs were registered (a wiring bug in the app factory)."""
+
+
+def make_huey(backend: str, *, path: str | None = None, redis_url: str | None = None) -> Huey:
+    """The Huey instance for a backend: "sqlite" (file at `path`), "redis" or "immediate".
+
+    Results are off: nobody waits on a push's return value, and stored results would only grow.
+    """
+    if backend == "sqlite":
+        if not path:
+            raise ValueError("the sqlite queue needs a file path (queue.path)")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(QUEUE_NAME, filename=path, results=False)
+    if backend == "redis":
+        if not redis_url:
+            raise ValueError("the redis queue needs a URL (queue.redis_url)")
+        return RedisHuey(QUEUE_NAME, url=redis_url, results=False)
+    if backend == "immediate":
+        # Tasks run inside enqueue(), in the caller's thread; scheduled retries wait in memory
+        # until someone reads the schedule (tests do, with `run_scheduled`).
+        return MemoryHuey(QUEUE_NAME, immediate=True, results=False)
+    raise ValueError(f"unknown queue backend {backend!r}; use 'sqlite', 'redis' or 'immediate'")
+
+
+class HueyLimitsQueue:
+    """The `LimitsQueue` port on Huey: enqueue a site's push or the network's default limits."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self._push_site: TaskHandle | None = None
+        self._push_defaults: TaskHandle | None = None
+
+    def bind(self, *, push_site: TaskHandle, push_defaults: TaskHandle) -> None:
+        """Attach the registered tasks (the facade needs the queue before the jobs exist)."""
+        self._push_site = push_site
+        self._push_defaults = push_defaults
+
+    def enqueue_push(self, site_id: int, version: int) -> None:
+        if self._push_site is None:
+            raise QueueNotBound("push tasks are not registered on this queue")
+        log.info("push queued", extra={"site_id": site_id, "version": version})
+        self._push_site(site_id, version)
+
+    def enqueue_default_limits(self) -> None:
+        if self._push_defaults is None:
+            raise QueueNotBound("push tasks are not registered on this queue")
+        log.info("default limits push queued")
+        self._push_defaults()
+
+    def depth(self) -> int:
+        """Tasks waiting to run now plus those scheduled for later (retries)."""
+        return int(self.huey.pending_count()) + int(self.huey.scheduled_count())
+
+    def run_scheduled(self) -> int:
+        """Run every scheduled task now, whatever its ETA; for the immediate backend in tests.
+
+        Tests drive retries through this instead of sleeping through real backoff delays.
+        """
+        ran = 0
+        far_future = _FAR_FUTURE
+        for task in self.huey.read_schedule(far_future):
+            self.huey.execute(task, timestamp=far_future)
+            ran += 1
+        return ran
