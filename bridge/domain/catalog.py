@@ -58,6 +58,8 @@ class Policy:
 class Catalog:
     currency: str
     products: Mapping[str, Product]
+    # Merged limits per (plan, add-ons): a pure memo, since a catalog never changes once parsed.
+    limits_memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, product_id: str) -> Product | None:
         return self.products.get(product_id)

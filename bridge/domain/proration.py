@@ -65,13 +65,19 @@ def limits_of(
     catalog: Catalog, plan_id: str, addons: Mapping[str, int], overrides: Limits | None
 ) -> EffectiveLimits:
     """Plan + packages × quantity, then the membership's overrides (before per-site overrides)."""
-    plan = catalog.get(plan_id)
-    packages = []
-    for pid, quantity in addons.items():
-        product = catalog.get(pid)
-        if product is not None and product.kind == "package" and quantity > 0:
-            packages.append((product.limits, quantity))
-    merged = merge_limits(plan.limits if plan is not None else Limits(), packages)
+    key = (plan_id, frozenset((pid, q) for pid, q in addons.items() if q > 0))
+    merged = catalog.limits_memo.get(key)
+    if not isinstance(merged, EffectiveLimits):
+        plan = catalog.get(plan_id)
+        packages = []
+        for pid, quantity in addons.items():
+            product = catalog.get(pid)
+            if product is not None and product.kind == "package" and quantity > 0:
+                packages.append((product.limits, quantity))
+        merged = merge_limits(plan.limits if plan is not None else Limits(), packages)
+        if len(catalog.limits_memo) >= 4096:
+            catalog.limits_memo.clear()  # bounded: a long-running server sees many combinations
+        catalog.limits_memo[key] = merged
     return apply_overrides(merged, overrides)
 
 
