@@ -1,0 +1,216 @@
+"""What the checkout pages read from the core facade (`app.extensions["bridge"]`).
+
+The facade answers with plain JSON-like documents (the same ones the JSON API serves). This
+module reads the few fields the pages need into small typed values, so that the templates and
+the summary never poke into raw documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class CheckoutCore(Protocol):
+    """The part of bridge.services.bridge.Bridge the checkout uses."""
+
+    def site_view(self, site_id: int) -> Mapping[str, Any]: ...
+
+    def options(
+        self, site_id: int, product: str | None = None, plan: str | None = None
+    ) -> Mapping[str, Any]: ...
+
+    def create_quote(
+        self, site_id: int, selection: Mapping[str, Any], actor: Any
+    ) -> Mapping[str, Any]: ...
+
+    def commit_quote(self, quote_id: str, actor: Any) -> Mapping[str, Any]: ...
+
+    def cancel_scheduled_change(self, site_id: int, actor: Any) -> Any: ...
+
+    def use_checkout_token(self, jti: str, exp: int) -> Any: ...
+
+
+Billing = Mapping[str, Any] | str  # {"every": 1, "unit": "month"} or "once"
+
+
+def billing_key(billing: Billing | None) -> str:
+    """A billing option as a form value: "1-month", "12-month", "once"."""
+    if billing is None or billing == "once" or not isinstance(billing, Mapping):
+        return "once"
+    return f"{int(billing.get('every', 1))}-{billing.get('unit', 'month')}"
+
+
+def billing_from_key(key: str) -> Billing:
+    if key == "once":
+        return "once"
+    every, _, unit = key.partition("-")
+    if not every.isdigit() or unit not in ("day", "week", "month", "year"):
+        raise ValueError(f"not a billing option: {key!r}")
+    return {"every": int(every), "unit": unit}
+
+
+@dataclass(frozen=True)
+class ScheduledNotice:
+    plan_name: str
+    effective_at: str
+
+
+@dataclass(frozen=True)
+class SiteState:
+    """A site and its membership, as the pages show them."""
+
+    site_id: int
+    name: str
+    url: str
+    timezone: str | None
+    currency: str
+    plan_id: str | None
+    plan_name: str | None
+    billing: Billing | None
+    addons: dict[str, int]
+    scheduled: ScheduledNotice | None
+    desired_version: int | None
+    applied_version: int | None
+
+    @property
+    def limits_settled(self) -> bool:
+        """Whether the site confirmed the newest limits document (unknown counts as settled)."""
+        if self.desired_version is None or self.applied_version is None:
+            return True
+        return self.applied_version >= self.desired_version
+
+
+@dataclass(frozen=True)
+class BillingChoice:
+    key: str
+    billing: Billing
+    price: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class PlanCard:
+    id: str
+    name: str
+    current: bool
+    choices: tuple[BillingChoice, ...]
+    limits: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AddonChoice:
+    id: str
+    name: str
+    kind: str
+    price: str
+    billing: Billing
+    owned: int
+
+
+@dataclass(frozen=True)
+class Offer:
+    currency: str
+    plans: tuple[PlanCard, ...]
+    addons: tuple[AddonChoice, ...]
+
+
+def _name(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        return str(value.get("name") or value.get("id") or "") or None
+    return str(value) if value else None
+
+
+def _plan_id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        return str(value.get("id")) if value.get("id") else None
+    return str(value) if value else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_site(doc: Mapping[str, Any]) -> SiteState:
+    """The page's view of `Bridge.site_view(site_id)`."""
+    membership = doc.get("membership") or {}
+    scheduled_doc = membership.get("scheduled_change")
+    scheduled = None
+    if isinstance(scheduled_doc, Mapping) and scheduled_doc.get("effective_at"):
+        scheduled = ScheduledNotice(
+            plan_name=_name(scheduled_doc.get("plan")) or "",
+            effective_at=str(scheduled_doc["effective_at"]),
+        )
+    addons: dict[str, int] = {}
+    raw_addons = membership.get("addons") or {}
+    if isinstance(raw_addons, Mapping):
+        for pid, held in raw_addons.items():
+            qty = held.get("quantity", 0) if isinstance(held, Mapping) else held
+            addons[str(pid)] = int(qty)
+    else:
+        for held in raw_addons:
+            addons[str(held["id"])] = int(held.get("quantity", 1))
+    limits = doc.get("limits") if isinstance(doc.get("limits"), Mapping) else {}
+    desired = _int_or_none(doc.get("limits_version"))
+    if desired is None:
+        desired = _int_or_none(limits.get("version") if limits else None)
+    applied = _int_or_none(doc.get("applied_version"))
+    if applied is None:
+        applied = _int_or_none(limits.get("applied_version") if limits else None)
+    nested = doc.get("site")
+    site: Mapping[str, Any] = nested if isinstance(nested, Mapping) else doc
+    return SiteState(
+        site_id=int(site.get("site_id", site.get("id", 0))),
+        name=str(site.get("name") or ""),
+        url=str(site.get("url") or ""),
+        timezone=site.get("timezone") or doc.get("timezone"),
+        currency=str(membership.get("currency") or doc.get("currency") or "USD"),
+        plan_id=_plan_id(membership.get("plan")),
+        plan_name=_name(membership.get("plan")),
+        billing=membership.get("billing"),
+        addons=addons,
+        scheduled=scheduled,
+        desired_version=desired,
+        applied_version=applied,
+    )
+
+
+def read_offer(doc: Mapping[str, Any], site: SiteState) -> Offer:
+    """The page's view of `Bridge.options(site_id, plan=...)`: plans in order, add-ons."""
+    plans = []
+    for plan in doc.get("plans", []):
+        current = bool(plan.get("current"))
+        choices = []
+        for option in plan.get("options") or plan.get("billing_options") or []:
+            billing = option.get("billing", "once")
+            choices.append(
+                BillingChoice(
+                    key=billing_key(billing),
+                    billing=billing,
+                    price=str(option.get("price", "0")),
+                    current=current and billing_key(billing) == billing_key(site.billing),
+                )
+            )
+        plans.append(
+            PlanCard(
+                id=str(plan["id"]),
+                name=str(plan.get("name") or plan["id"]),
+                current=current,
+                choices=tuple(choices),
+                limits=plan.get("limits") or {},
+            )
+        )
+    addons = []
+    for addon in doc.get("addons", []):
+        addons.append(
+            AddonChoice(
+                id=str(addon["id"]),
+                name=str(addon.get("name") or addon["id"]),
+                kind=str(addon.get("kind", "package")),
+                price=str(addon.get("price", "0")),
+                billing=addon.get("billing", "once"),
+                owned=int(addon.get("owned_quantity", addon.get("quantity", 0)) or 0),
+            )
+        )
+    return Offer(str(doc.get("currency") or site.currency), tuple(plans), tuple(addons))
