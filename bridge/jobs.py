@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -60,7 +60,7 @@ class PushFacade(Protocol):
         dead: bool = False,
     ) -> Any: ...
 
-    def sites_behind(self) -> Iterable[Any]: ...
+    def sites_behind(self) -> list[int]: ...
 
     def default_limits_document(self) -> tuple[int, dict[str, Any]]: ...
 
@@ -189,20 +189,10 @@ class PushRunner:
 
     def behind(self) -> list[int]:
         """Site ids whose applied version is behind the desired one and not dead."""
-        return [_site_id(site) for site in self.facade.sites_behind()]
+        return list(self.facade.sites_behind())
 
     def roll_over(self) -> None:
         self.facade.roll_over(self.clock.now())
-
-
-def _site_id(site: Any) -> int:
-    if isinstance(site, int):
-        return site
-    if isinstance(site, tuple):
-        return int(site[0])
-    if isinstance(site, dict):
-        return int(site["site_id"])
-    return int(site.site_id)
 
 
 @dataclass

@@ -1,0 +1,391 @@
+"""The `bridge` command: serve, worker, migrate, quote, sites, memberships, invoices, repush.
+
+Examples:
+
+    bridge serve --host 127.0.0.1 --port 8000       # waitress + an in-process queue worker
+    bridge serve --no-worker                        # when `bridge worker` processes do the pushes
+    bridge worker --workers 4                       # one more consumer on the same queue
+    bridge migrate                                  # create or upgrade the database schema
+    bridge quote examples/upgrade.json              # offline quote of a scenario file
+    bridge sites --json                             # plan, desired/applied version, push state
+    bridge repush 2 3 | bridge repush --dead | bridge repush --all
+
+Settings come from config.yaml (`--config` or BRIDGE_CONFIG) and BRIDGE_* variables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, NoReturn
+
+import click
+
+from bridge.config import Settings, load_settings
+from bridge.errors import BridgeError
+
+log = logging.getLogger("bridge.cli")
+
+# Threads answering HTTP requests in `bridge serve`; a request holds a thread while it waits on
+# the database, never on WordPress (pushes run in the queue).
+DEFAULT_THREADS = 8
+DEFAULT_WORKERS = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="config.yaml to read (default: BRIDGE_CONFIG or ./config.yaml).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log at DEBUG level.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Plan Bridge: prorated plan changes and limits for a WordPress multisite network."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["log_level"] = logging.DEBUG if verbose else logging.INFO
+
+
+def _settings(ctx: click.Context, *, secrets: bool = True) -> Settings:
+    try:
+        settings = load_settings(path=ctx.obj["config_path"])
+        if secrets:
+            settings.require_secrets()
+    except BridgeError as exc:
+        raise click.ClickException(exc.message) from exc
+    from bridge.app import configure_logging
+
+    configure_logging(settings, ctx.obj["log_level"])
+    return settings
+
+
+def _migrate(settings: Settings) -> None:
+    from bridge.adapters.storage import migrate
+
+    migrate(settings.database_url)
+
+
+def _app(settings: Settings) -> Any:
+    from bridge import create_app
+
+    return create_app(settings)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise KeyboardInterrupt in the main thread (waitress then stops)."""
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Run a queue consumer inside this process.",
+)
+@click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1))
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str, port: int, threads: int, worker: bool, workers: int
+) -> None:
+    """Migrate the database, then serve HTTP (and run queue jobs unless --no-worker)."""
+    from waitress.server import create_server
+
+    started = time.monotonic()
+    settings = _settings(ctx)
+    _migrate(settings)
+    app = _app(settings)
+    runtime = app.extensions["bridge.runtime"]
+    consumer = None
+    if worker:
+        consumer = _start_consumer(runtime, settings, workers)
+    server = create_server(app, host=host, port=port, threads=threads, ident="plan-bridge")
+    url = f"http://{host}:{server.effective_port}"
+    click.echo(f"Plan Bridge serving on {url} (healthy at {url}/healthz)", err=False)
+    log.info(
+        "serving",
+        extra={
+            "url": url,
+            "threads": threads,
+            "worker": worker,
+            "startup_s": round(time.monotonic() - started, 3),
+        },
+    )
+    try:
+        with _stop_on_signals():
+            server.run()  # returns after KeyboardInterrupt, its dispatcher shut down
+    finally:
+        server.close()
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        runtime.engine.dispose()
+        log.info("stopped")
+
+
+def _start_consumer(runtime: Any, settings: Settings, workers: int) -> Any:
+    """Huey's consumer as threads of this process, then a reconcile so a crash loses nothing."""
+    consumer = runtime.queue.huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        shutdown_timeout=settings.wordpress.timeout_s * 2 + 1,
+    )
+    # Consumer.start() installs signal handlers meant for Consumer.run(), which we do not call;
+    # keep ours (and the default SIGHUP) instead.
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    consumer.start()
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    _catch_up(runtime)
+    return consumer
+
+
+def _catch_up(runtime: Any) -> int:
+    """At start-up: re-queue every site behind (a killed worker loses its in-flight pushes,
+    never the desired versions in the database) and push new default limits if they changed."""
+    queued = int(runtime.jobs.reconcile(True))
+    try:
+        runtime.facade.sync_default_limits()
+    except Exception:  # the next start tries again; serving must not wait on it
+        log.exception("could not check the default limits")
+    return queued
+
+
+@cli.command()
+@click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1))
+@click.pass_context
+def worker(ctx: click.Context, workers: int) -> None:
+    """Run queue jobs in this process (start several for more push throughput)."""
+    settings = _settings(ctx)
+    if settings.queue.backend == "immediate":
+        raise click.ClickException("the immediate queue has no worker; use sqlite or redis")
+    _migrate(settings)
+    app = _app(settings)
+    runtime = app.extensions["bridge.runtime"]
+    consumer = runtime.queue.huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        graceful_signal="TERM",
+        shutdown_timeout=settings.wordpress.timeout_s * 2 + 1,
+    )
+    queued = _catch_up(runtime)
+    click.echo(f"Plan Bridge worker: {workers} threads, {queued} pushes re-queued at start-up")
+    try:
+        consumer.run()  # main thread: Huey's own signal handling (TERM graceful, INT at once)
+    finally:
+        runtime.engine.dispose()
+
+
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the database schema."""
+    settings = _settings(ctx, secrets=False)
+    _migrate(settings)
+    click.echo("database is up to date")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+def quote(scenario: str) -> NoReturn:
+    """Quote a plan change described by a scenario file, offline."""
+    from bridge.services.scenario import run_quote
+
+    code, out, err = run_quote(scenario)
+    if out:
+        click.echo(out, nl=not out.endswith("\n"))
+    if err:
+        click.echo(err, err=True, nl=not err.endswith("\n"))
+    sys.exit(code)
+
+
+def _runtime(ctx: click.Context) -> Any:
+    return _app(_settings(ctx)).extensions["bridge.runtime"]
+
+
+def _push_state(doc: Any) -> str:
+    if doc is None:
+        return "none"
+    if doc.dead:
+        return "dead"
+    if doc.applied_version >= doc.desired_version:
+        return "applied"
+    return "retrying" if doc.last_error else "pending"
+
+
+def _site_rows(runtime: Any) -> list[dict[str, Any]]:
+    """Read-only listing for operators (a query of its own: the facade serves one site at a time)."""
+    from sqlalchemy import select
+
+    from bridge.adapters.storage.models import LimitsDocumentRow, MembershipRow, SiteRow
+
+    with runtime.sessions.begin() as s:
+        query = (
+            select(SiteRow, MembershipRow, LimitsDocumentRow)
+            .outerjoin(MembershipRow, MembershipRow.id == SiteRow.membership_id)
+            .outerjoin(LimitsDocumentRow, LimitsDocumentRow.site_id == SiteRow.id)
+            .where(SiteRow.deleted_at.is_(None))
+            .order_by(SiteRow.id)
+        )
+        return [
+            {
+                "site_id": site.id,
+                "url": site.url,
+                "plan": m.plan if m is not None else None,
+                "status": m.status if m is not None else None,
+                "desired": doc.desired_version if doc is not None else 0,
+                "applied": doc.applied_version if doc is not None else 0,
+                "push": _push_state(doc),
+                "attempts": doc.attempts if doc is not None else 0,
+                "last_error": doc.last_error if doc is not None else None,
+            }
+            for site, m, doc in s.execute(query)
+        ]
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def sites(ctx: click.Context, as_json: bool) -> None:
+    """List sites with their plan, desired/applied limits version and push state."""
+    rows = _site_rows(_runtime(ctx))
+    columns = ["site_id", "plan", "status", "desired", "applied", "push", "attempts", "last_error"]
+    _emit(rows, columns, as_json)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def memberships(ctx: click.Context, as_json: bool) -> None:
+    """List memberships: plan, status, period, balance and sites."""
+    from sqlalchemy import select
+
+    from bridge.adapters.storage.models import MembershipRow, SiteRow
+    from bridge.domain.documents import instant
+    from bridge.domain.money import format_amount
+
+    runtime = _runtime(ctx)
+    with runtime.sessions.begin() as s:
+        sites_of: dict[int, list[int]] = {}
+        for site_id, membership_id in s.execute(
+            select(SiteRow.id, SiteRow.membership_id).where(SiteRow.deleted_at.is_(None))
+        ):
+            if membership_id is not None:
+                sites_of.setdefault(membership_id, []).append(site_id)
+        rows = [
+            {
+                "id": m.id,
+                "plan": m.plan,
+                "status": m.status,
+                "period_end": instant(m.period_end),
+                "price": format_amount(m.plan_price_minor, m.currency),
+                "balance": format_amount(m.balance_minor, m.currency),
+                "currency": m.currency,
+                "sites": sorted(sites_of.get(m.id, [])),
+            }
+            for m in s.scalars(select(MembershipRow).order_by(MembershipRow.id))
+        ]
+    columns = ["id", "plan", "status", "period_end", "price", "balance", "currency", "sites"]
+    _emit(rows, columns, as_json)
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["open", "paid", "void", "expired"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def invoices(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """List invoices, newest first."""
+    from sqlalchemy import select
+
+    from bridge.adapters.storage.models import InvoiceRow
+    from bridge.services.views import invoice_view
+
+    runtime = _runtime(ctx)
+    with runtime.sessions.begin() as s:
+        query = select(InvoiceRow).order_by(InvoiceRow.number.desc())
+        if status is not None:
+            query = query.where(InvoiceRow.status == status)
+        rows = [invoice_view(row) for row in s.scalars(query)]
+    if not as_json:
+        for row in rows:
+            row.pop("lines")
+    columns = ["number", "kind", "status", "site_id", "total", "credit", "amount_due", "paid_at"]
+    _emit(rows, columns, as_json)
+
+
+@cli.command()
+@click.argument("site_ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Every live site.")
+@click.option("--dead", is_flag=True, help="Sites whose pushes gave up (dead).")
+@click.pass_context
+def repush(ctx: click.Context, site_ids: tuple[int, ...], every: bool, dead: bool) -> None:
+    """Queue a push of the current limits document for the given sites."""
+    if bool(site_ids) + every + dead != 1:
+        raise click.UsageError("name SITE_IDs, or use --all or --dead (one of them)")
+    runtime = _runtime(ctx)
+    rows = _site_rows(runtime)
+    if every:
+        targets = [r["site_id"] for r in rows]
+    elif dead:
+        targets = [r["site_id"] for r in rows if r["push"] == "dead"]
+    else:
+        known = {r["site_id"] for r in rows}
+        unknown = [i for i in site_ids if i not in known]
+        if unknown:
+            raise click.BadParameter(f"no such site: {', '.join(map(str, unknown))}")
+        targets = list(site_ids)
+    with click.progressbar(targets, label="Queueing pushes", show_pos=True) as bar:
+        for site_id in bar:
+            runtime.queue.enqueue_push(site_id, 0)
+    click.echo(f"{len(targets)} pushes queued")
+
+
+def _emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(list(rows), indent=2, default=str, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    table = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max(len(col), *(len(r[i]) for r in table)) for i, col in enumerate(columns)]
+    click.echo("  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip())
+    for r in table:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
+def main() -> None:
+    """Console entry point (`bridge` in pyproject)."""
+    cli(obj={})

@@ -1,0 +1,148 @@
+"""A loopback HTTP server that answers limits pushes the way the plugin's REST receiver does.
+
+It checks the Standard Webhooks signature with the push key (by the library's own `verify`: here
+the real clock is the right one), applies the version rule (an older version is ignored, the same
+one is a no-op) and can be told to misbehave per request: answer 503 or 400, or hang.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from bridge.adapters.signing import push_webhook
+
+
+@dataclass
+class Received:
+    path: str
+    site_id: int | None
+    version: int | None
+    status: int
+    at: float
+
+
+@dataclass
+class ReceiverState:
+    webhook: Webhook
+    applied: dict[int, int] = field(default_factory=dict)
+    defaults_version: int = 0
+    # Behaviours for the next requests, consumed in order: "ok", "503", "429", "400", "hang"
+    # (no answer until `release` is set, then 503).
+    script: deque[str] = field(default_factory=deque)
+    # When set, every request hangs until `release` is set (or the handler's hang limit passes).
+    hang_all: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    log: list[Received] = field(default_factory=list)
+    arrived: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_behaviour(self) -> str:
+        with self.lock:
+            self.arrived += 1
+            if self.hang_all:
+                return "hang"
+            return self.script.popleft() if self.script else "ok"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read `state.log`
+        return
+
+    def do_POST(self) -> None:
+        state = self.server.state
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        route = parse_qs(urlsplit(self.path).query).get("rest_route", [""])[0]
+        behaviour = state.next_behaviour()
+        if behaviour == "hang":
+            # The client has given up (or been killed) by now; whatever we answer is lost.
+            state.release.wait(timeout=30)
+            behaviour = "503"
+        if behaviour in ("503", "429", "400"):
+            status = int(behaviour)
+            code = "bridge_invalid_document" if status == 400 else "unavailable"
+            self._answer(status, {"code": code, "message": "scripted failure"}, route, body)
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            document = state.webhook.verify(body, headers)
+        except WebhookVerificationError:
+            self._answer(401, {"code": "bridge_invalid_signature"}, route, body)
+            return
+        version = int(document["version"])
+        with state.lock:
+            if route == "/bridge/v1/default-limits":
+                state.defaults_version = max(state.defaults_version, version)
+                current = state.defaults_version
+            else:
+                site_id = int(document["site_id"])
+                current = max(state.applied.get(site_id, 0), version)
+                state.applied[site_id] = current
+        answer: dict[str, Any] = {"applied_version": current}
+        if current > version:
+            answer["ignored"] = True
+        self._answer(200, answer, route, body)
+
+    def _answer(self, status: int, payload: dict[str, Any], route: str, body: bytes) -> None:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = {}
+        self.server.state.log.append(
+            Received(
+                route, document.get("site_id"), document.get("version"), status, time.monotonic()
+            )
+        )
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (timeout); nothing to tell it
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: ReceiverState
+
+
+class Receiver:
+    """Start with `with Receiver(secret) as r:`; `r.url` is the network's URL."""
+
+    def __init__(self, secret: str) -> None:
+        self.state = ReceiverState(webhook=push_webhook(secret))
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.state = self.state
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    def site_url(self, site_id: int) -> str:
+        return f"{self.url}site{site_id}/"
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.state.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
