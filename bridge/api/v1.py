@@ -1,0 +1,231 @@
+"""The JSON API, version 1 (documented in /openapi.json and the README).
+
+Who may call what:
+- the operator: `Authorization: Bearer $BRIDGE_ADMIN_TOKEN`, everything;
+- a site owner: the checkout session (the checkout sets `g.checkout_site_id` and
+  `g.checkout_user_id`) or `Authorization: Bearer <checkout token>` (the plugin's signed,
+  short-lived token, bound to one site and one user); only their own site, and not the
+  operator's calls (payments by hand, memberships, overrides, balance, refunds).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+
+from bridge.adapters.signing import InvalidToken, read_checkout_token
+from bridge.api import openapi
+from bridge.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+from bridge.services.bridge import Bridge
+
+blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: the operator, or the owner of one site."""
+
+    kind: Literal["operator", "owner"]
+    site_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "operator":
+            return "operator"
+        return f"owner:user:{self.user_id}@site:{self.site_id}"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator"
+
+
+def facade() -> Bridge:
+    bridge: Bridge = current_app.extensions["bridge"]
+    return bridge
+
+
+def current_actor() -> Actor:
+    """The caller: a checkout session, an admin token, or a checkout token; else 401."""
+    site_id = getattr(g, "checkout_site_id", None)
+    if site_id is not None:
+        return Actor("owner", int(site_id), _int_or_none(getattr(g, "checkout_user_id", None)))
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(
+            "Send Authorization: Bearer with the admin token or a checkout token.", "unauthorized"
+        )
+    settings = facade().settings
+    admin = settings.admin_token
+    if admin and hmac.compare_digest(token.encode(), admin.encode()):
+        return Actor("operator")
+    if "." in token and settings.webhook_secret:
+        now_s = int(facade().clock.now().timestamp())
+        try:
+            payload = read_checkout_token(settings.webhook_secret, token, now_s)
+        except InvalidToken as exc:
+            raise Unauthorized(f"The checkout token is not valid: {exc}.", "invalid_token") from exc
+        return Actor("owner", int(payload["site_id"]), int(payload["user_id"]))
+    raise Unauthorized("The token is not valid.", "invalid_token")
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def require_operator() -> Actor:
+    actor = current_actor()
+    if not actor.is_operator:
+        raise Forbidden("Only the network operator may do this.", "operator_only")
+    return actor
+
+
+def require_site(site_id: int) -> Actor:
+    """The operator, or the owner of this very site."""
+    actor = current_actor()
+    if not actor.is_operator and actor.site_id != site_id:
+        raise Forbidden("You may only manage your own site.", "forbidden")
+    return actor
+
+
+def _body() -> dict[str, Any]:
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidRequest("The body must be a JSON object.", "invalid_json")
+    return data
+
+
+def _json(doc: Any, status: int = 200) -> Response:
+    response = jsonify(doc)
+    response.status_code = status
+    return response
+
+
+@blueprint.get("/sites/<int:site_id>")
+def get_site(site_id: int) -> Response:
+    require_site(site_id)
+    return _json(facade().site_view(site_id))
+
+
+@blueprint.get("/sites/<int:site_id>/options")
+def get_options(site_id: int) -> Response:
+    require_site(site_id)
+    product = request.args.get("product") or None
+    plan = request.args.get("plan") or None
+    return _json(facade().options(site_id, product=product, plan=plan))
+
+
+@blueprint.post("/sites/<int:site_id>/quotes")
+def post_quote(site_id: int) -> Response:
+    actor = require_site(site_id)
+    return _json(facade().create_quote(site_id, _body(), actor), 201)
+
+
+@blueprint.post("/quotes/<quote_id>/commit")
+def post_commit(quote_id: str) -> Response:
+    actor = current_actor()
+    restrict = None if actor.is_operator else actor.site_id
+    return _json(facade().commit_quote(quote_id, actor, site_id=restrict))
+
+
+@blueprint.get("/invoices/<invoice_id>")
+def get_invoice(invoice_id: str) -> Response:
+    actor = current_actor()
+    if not actor.is_operator and facade().site_of_invoice(invoice_id) != actor.site_id:
+        raise NotFound("There is no such invoice.", "invoice_not_found")
+    return _json(facade().invoice(invoice_id))
+
+
+@blueprint.post("/invoices/<invoice_id>/pay")
+def post_pay(invoice_id: str) -> Response:
+    actor = require_operator()
+    body = _body()
+    reference = body.get("reference")
+    if reference is not None and not isinstance(reference, str):
+        raise InvalidRequest("'reference' must be a string.", "invalid_request")
+    return _json(facade().pay_invoice(invoice_id, reference or "manual", actor))
+
+
+@blueprint.delete("/sites/<int:site_id>/scheduled-change")
+def delete_scheduled_change(site_id: int) -> Response:
+    actor = require_site(site_id)
+    return _json(facade().cancel_scheduled_change(site_id, actor))
+
+
+@blueprint.put("/sites/<int:site_id>/membership")
+def put_membership(site_id: int) -> Response:
+    actor = require_operator()
+    return _json(facade().put_membership(site_id, _body(), actor))
+
+
+@blueprint.put("/sites/<int:site_id>/overrides")
+def put_overrides(site_id: int) -> Response:
+    actor = require_operator()
+    body = _body()
+    scope = request.args.get("scope") or body.get("scope") or "membership"
+    limits = body.get("limits", {k: v for k, v in body.items() if k != "scope"})
+    if limits is not None and not isinstance(limits, dict):
+        raise InvalidRequest("'limits' must be an object or null.", "invalid_limits")
+    return _json(facade().put_overrides(site_id, limits, actor, scope=str(scope)))
+
+
+@blueprint.post("/sites/<int:site_id>/cancellation")
+def post_cancellation(site_id: int) -> Response:
+    actor = require_site(site_id)
+    mode = _body().get("mode", "end_of_term")
+    if mode == "immediate" and not actor.is_operator:
+        raise Forbidden("Only the operator cancels immediately.", "operator_only")
+    return _json(facade().cancel_membership(site_id, str(mode), actor))
+
+
+@blueprint.post("/sites/<int:site_id>/balance-adjustments")
+def post_balance_adjustment(site_id: int) -> Response:
+    actor = require_operator()
+    body = _body()
+    return _json(
+        facade().adjust_balance(site_id, body.get("amount"), body.get("reason"), actor), 201
+    )
+
+
+@blueprint.post("/sites/<int:site_id>/refunds")
+def post_refund(site_id: int) -> Response:
+    actor = require_operator()
+    body = _body()
+    return _json(
+        facade().record_refund(site_id, body.get("amount"), body.get("reason"), actor), 201
+    )
+
+
+@blueprint.get("/sites/<int:site_id>/ledger")
+def get_ledger(site_id: int) -> Response:
+    require_site(site_id)
+    return _json(facade().ledger(site_id))
+
+
+@blueprint.get("/sites/<int:site_id>/limits")
+def get_limits(site_id: int) -> Response:
+    require_site(site_id)
+    url, version, document = facade().limits_document(site_id)
+    return _json({"site_id": site_id, "url": url, "version": version, "document": document})
+
+
+@blueprint.post("/roll-over")
+def post_roll_over() -> Response:
+    require_operator()
+    return _json(facade().roll_over())
+
+
+def register(app: Flask) -> None:
+    """Mount the API (the app factory puts the Bridge facade at app.extensions["bridge"])."""
+    app.register_blueprint(blueprint)
+    openapi.register(app)
