@@ -26,7 +26,7 @@ from bridge.adapters.signing import derive_key
 from bridge.adapters.storage import make_engine, make_session_factory
 from bridge.adapters.wordpress import LimitsPusher, make_pusher
 from bridge.api import health, webhooks
-from bridge.config import Settings, load_settings
+from bridge.config import QueueSettings, Settings, load_settings
 from bridge.jobs import JobHandles, PushRunner, RetryPolicy, register_jobs
 from bridge.services.bridge import Bridge
 from bridge.services.ports import SystemClock
@@ -116,13 +116,19 @@ def build_app(
 
 
 def _queue_path(settings: Settings) -> str:
-    if settings.queue.path:
-        return str(settings.queue.path)
-    # Beside an SQLite database by default, so one folder holds the whole embedded state.
+    """The SQLite queue file: as configured, except that the untouched default sits beside an
+    SQLite database. Two bridges with different databases (a dev server and a test run in the
+    same checkout) must never share a queue: one would push the other's sites."""
     url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return str(Path(url.database).with_name("queue.db"))
-    return "var/queue.db"
+    is_default = settings.queue.path == QueueSettings().path
+    if (
+        is_default
+        and url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+    ):
+        database = Path(str(url.database))
+        return str(database.with_name(database.stem + "-queue.db"))
+    return settings.queue.path
 
 
 def _ping(engine: Engine) -> None:
@@ -132,15 +138,10 @@ def _ping(engine: Engine) -> None:
 
 def _register_core_api(app: Flask) -> None:
     """The JSON API and the one error handler (core's modules)."""
-    for name in ("bridge.api.errors", "bridge.api.v1"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # TODO(edge): drop once core's API has landed
-            if exc.name != name:
-                raise
-            log.warning("%s is not there yet", name)
-            continue
-        module.register(app)
+    from bridge.api import errors, v1
+
+    errors.register(app)
+    v1.register(app)
 
 
 def _register_checkout(app: Flask) -> None:
