@@ -25,7 +25,9 @@ class CheckoutCore(Protocol):
         self, site_id: int, selection: Mapping[str, Any], actor: Any
     ) -> Mapping[str, Any]: ...
 
-    def commit_quote(self, quote_id: str, actor: Any) -> Mapping[str, Any]: ...
+    def commit_quote(
+        self, quote_id: str, actor: Any, site_id: int | None = None
+    ) -> Mapping[str, Any]: ...
 
     def cancel_scheduled_change(self, site_id: int, actor: Any) -> Any: ...
 
@@ -153,8 +155,8 @@ def read_site(doc: Mapping[str, Any]) -> SiteState:
             addons[str(held["id"])] = int(held.get("quantity", 1))
     limits = doc.get("limits") if isinstance(doc.get("limits"), Mapping) else {}
     desired = _int_or_none(doc.get("limits_version"))
-    if desired is None:
-        desired = _int_or_none(limits.get("version") if limits else None)
+    if desired is None and limits:
+        desired = _int_or_none(limits.get("desired_version", limits.get("version")))
     applied = _int_or_none(doc.get("applied_version"))
     if applied is None:
         applied = _int_or_none(limits.get("applied_version") if limits else None)

@@ -205,6 +205,8 @@ def start() -> Any:
     try:
         site = read_site(core.site_view(int(payload["site_id"])))
     except BridgeError:
+        site = None
+    if site is None or site.plan_id is None:
         return _problem(
             404,
             h.gettext("This site has no membership with us."),
@@ -488,7 +490,7 @@ def _confirm(
     quote_id: str,
 ) -> Any:
     try:
-        outcome = _core().commit_quote(quote_id, _actor(session))
+        outcome = _core().commit_quote(quote_id, _actor(session), site_id=site.site_id)
     except BridgeError as exc:
         summary, refusal = _summary(h, session, site, offer, choice)
         notice = _conflict_sentence(h, exc)

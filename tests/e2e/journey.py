@@ -1,0 +1,183 @@
+"""The parts of a browser journey: the bridge seen by an operator, and one owner's trip."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.wordpress.harness import Site, WordPressNetwork
+
+WAIT_S = 30.0
+
+
+@dataclass
+class BridgeServer:
+    """The running bridge and an operator's view of it (the admin token)."""
+
+    url: str
+    admin_token: str
+    log_path: Path
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(
+            method,
+            f"{self.url}/api/v1{path}",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=30,
+            **kwargs,
+        )
+        with response:
+            assert response.status_code < 300, (
+                f"{method} {path}: {response.status_code} {response.text}"
+            )
+            return response.json()
+
+    def site(self, site_id: int) -> dict[str, Any] | None:
+        response = requests.get(
+            f"{self.url}/api/v1/sites/{site_id}",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=30,
+        )
+        with response:
+            if response.status_code == 404:
+                return None
+            assert response.status_code == 200, response.text
+            doc: dict[str, Any] = response.json()
+            return doc
+
+    def wait_settled(self, site_id: int, plan: str | None = None) -> dict[str, Any]:
+        """Wait until the site has a membership (on `plan`) whose limits the site applied."""
+        deadline = time.monotonic() + WAIT_S
+        view: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            view = self.site(site_id)
+            if view and view.get("membership"):
+                limits = view["limits"]
+                on_plan = plan is None or view["membership"]["plan"]["id"] == plan
+                if on_plan and 0 < limits["desired_version"] <= limits["applied_version"]:
+                    return view
+            time.sleep(0.1)
+        raise AssertionError(f"site {site_id} did not settle on {plan or 'a plan'}: {view}")
+
+    def change_plan(self, site_id: int, plan: str) -> None:
+        """What an operator or an earlier checkout did: move the site to `plan` now."""
+        quote = self.api(
+            "POST",
+            f"/sites/{site_id}/quotes",
+            json={"plan": plan, "billing": {"every": 1, "unit": "month"}},
+        )
+        outcome = self.api("POST", f"/quotes/{quote['id']}/commit")
+        assert outcome["status"] == "applied", outcome
+        self.wait_settled(site_id, plan)
+
+
+def make_events_due(network: WordPressNetwork, site_url: str | None = None) -> None:
+    """Send the plugin's queued events now, and report the site's usage now (as WP-Cron would)."""
+    network.eval_php(
+        "foreach ( array( 'plan_bridge_report_usage', 'plan_bridge_send_events' ) as $hook ) {"
+        " $t = wp_next_scheduled( $hook ); if ( $t ) { wp_unschedule_event( $t, $hook ); }"
+        " wp_schedule_single_event( time() - 1, $hook ); }"
+        " foreach ( Bridge_Events::queued( 1000 ) as $e ) { $e['next_at'] = 0;"
+        " update_site_option( Bridge_Events::PREFIX . $e['id'], $e ); }",
+        site_url,
+    )
+
+
+@dataclass
+class Journey:
+    """One owner's journey: their site, the bridge, a browser page and numbered screenshots."""
+
+    network: WordPressNetwork
+    bridge: BridgeServer
+    site: Site
+    page: Any
+    shots_dir: Path
+    started: float = field(default_factory=time.perf_counter)
+    _count: int = 0
+
+    @property
+    def account_url(self) -> str:
+        return f"{self.site.url}wp-admin/admin.php?page=plan-bridge-account"
+
+    def shot(self, name: str, *, full_page: bool = True) -> Path:
+        self._count += 1
+        path = self.shots_dir / f"{self._count:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    def log_in(self) -> None:
+        page = self.page
+        page.goto(f"{self.site.url}wp-login.php")
+        page.fill("#user_login", self.site.owner)
+        page.fill("#user_pass", self.site.owner_password)
+        page.click("#wp-submit")
+        page.wait_for_url(re.compile(r".*/wp-admin/.*"))
+        page.wait_for_selector("#wpadminbar")
+
+    def open_account(self) -> None:
+        self.page.goto(self.account_url)
+        self.page.wait_for_selector("#plan-bridge-membership")
+
+    def click_change(self) -> None:
+        """The Change button of "Your Membership": through admin-post.php to the checkout."""
+        self.page.locator(
+            "#plan-bridge-membership .postbox-header button[type=submit]"
+        ).first.click()
+        self.page.wait_for_url(f"{self.bridge.url}/checkout/sites/{self.site.blog_id}")
+        self.page.wait_for_selector("#order-summary")
+
+    def pick(self, plan: str, billing: str = "1-month") -> None:
+        """Pick a plan's billing option and wait for the summary to show it."""
+        value = f"{plan}:{billing}"
+        with self.page.expect_response(re.compile(r".*/summary$")):
+            self.page.check(f"input[name=choice][value='{value}']")
+        self.page.wait_for_function(
+            "v => (document.querySelector(\"input[name='addons-for']\") || {}).value === v.split(':')[0]",
+            arg=value,
+        )
+
+    def publish_post(self, title: str) -> str:
+        """Publish a post as the owner, the way WordPress's editor saves it; its final status."""
+        return self.network.eval_php(
+            "wp_set_current_user( $args['user'] );"
+            " $id = wp_insert_post( array( 'post_title' => $args['title'],"
+            " 'post_status' => 'publish', 'post_type' => 'post' ), true );"
+            " echo is_wp_error( $id ) ? 'error:' . $id->get_error_code() : get_post_status( $id );",
+            self.site.url,
+            args={"user": self.site.owner_id, "title": title},
+        ).strip()
+
+    def report_usage(self, posts: int) -> None:
+        """Let the plugin report the site's usage to the bridge and wait until it arrived."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            make_events_due(self.network, self.site.url)
+            self.network.run_cron(self.site.url)
+            make_events_due(self.network)
+            self.network.run_cron()
+            view = self.bridge.site(self.site.blog_id) or {}
+            reported = (view.get("site") or {}).get("usage", {}).get("posts", {}).get("post", 0)
+            if reported >= posts:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the bridge never saw {posts} posts on site {self.site.blog_id}")
+
+
+def new_site(network: WordPressNetwork, bridge: BridgeServer, hint: str, locale: str) -> Site:
+    """A subsite whose site.created event reached the bridge and whose limits are applied."""
+    site = network.create_site(network.next_slug(hint), owner_locale=locale)
+    deadline = time.monotonic() + WAIT_S
+    while bridge.site(site.blog_id) is None or not (bridge.site(site.blog_id) or {}).get(
+        "membership"
+    ):
+        assert time.monotonic() < deadline, f"site.created of {site.blog_id} never arrived"
+        make_events_due(network)
+        network.run_cron()
+        time.sleep(0.1)
+    bridge.wait_settled(site.blog_id)
+    return site
