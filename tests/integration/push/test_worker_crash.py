@@ -1,9 +1,10 @@
 """A `bridge worker` process killed with SIGKILL in the middle of pushes loses nothing.
 
 Real parts: the worker is the installed `bridge` command in its own process, on an SQLite
-database and an SqliteHuey queue; the receiver is a real HTTP server on loopback that hangs, so
+database and an SqliteHuey (or RedisHuey) queue; the receiver is a real HTTP server on loopback that hangs, so
 the kill lands while pushes are in flight (their tasks already taken off the queue). After a
-restart, the start-up reconcile re-queues every site whose applied version is behind.
+restart (two worker processes this time: scale-out), the start-up reconcile re-queues every
+site whose applied version is behind.
 """
 
 from __future__ import annotations
@@ -49,8 +50,17 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def queue_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The embedded SqliteHuey queue, and RedisHuey for scale-out."""
+    if request.param == "redis":
+        redis_url = request.getfixturevalue("redis_url")
+        return {"BRIDGE_QUEUE_BACKEND": "redis", "BRIDGE_QUEUE_REDIS_URL": redis_url}
+    return {"BRIDGE_QUEUE_BACKEND": "sqlite", "BRIDGE_QUEUE_PATH": f"{tmp_path}/state/queue.db"}
+
+
 @pytest.fixture
-def env(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
+def env(tmp_path: Path, receiver: Receiver, queue_env: dict[str, str]) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")},
         "BRIDGE_CONFIG": str(ROOT / "config.yaml"),
@@ -59,10 +69,9 @@ def env(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
         "BRIDGE_WEBHOOK_SECRET": SECRET,
         "BRIDGE_WORDPRESS_URL": receiver.url,
         "BRIDGE_WORDPRESS_TIMEOUT_S": "20",  # the kill, not a timeout, ends the first pushes
-        "BRIDGE_QUEUE_BACKEND": "sqlite",
-        "BRIDGE_QUEUE_PATH": f"{tmp_path}/state/queue.db",
         "BRIDGE_PUSH_BASE_DELAY_S": "0.2",
         "BRIDGE_PUSH_MAX_DELAY_S": "1",
+        **queue_env,
     }
 
 
@@ -116,20 +125,25 @@ def test_every_site_converges_after_a_worker_is_killed_mid_push(
 
     receiver.state.hang_all = False
     receiver.state.release.set()  # the hung requests answer 503 to nobody
-    log = tmp_path / "worker-2.log"
+    # Scale-out: two worker processes on the same queue and database take over.
+    logs = [tmp_path / "worker-2.log", tmp_path / "worker-3.log"]
     started = time.monotonic()
-    worker = start_server([str(BRIDGE), "worker", "--workers", "2"], log_path=log, env=env)
+    workers = [
+        start_server([str(BRIDGE), "worker", "--workers", "2"], log_path=path, env=env)
+        for path in logs
+    ]
     try:
-        wait_for("every site on its desired version", lambda: behind(app) == [], 30, log)
+        wait_for("every site on its desired version", lambda: behind(app) == [], 30, logs[0])
+        converged_s = time.monotonic() - started
     finally:
-        stop_server(worker)
-    converged_s = time.monotonic() - started
+        for process in workers:
+            stop_server(process)
 
     for site_id in SITES:
         state = facade.site_view(site_id)["limits"]
         assert receiver.state.applied[site_id] == state["desired_version"]
         assert state["last_error"] is None and not state["dead"]
     print(
-        f"killed with {in_flight_when_killed} pushes in flight; "
-        f"restarted worker converged {len(SITES)} sites in {converged_s:.2f} s"
+        f"{env['BRIDGE_QUEUE_BACKEND']}: killed with {in_flight_when_killed} pushes in flight; "
+        f"two restarted workers converged {len(SITES)} sites in {converged_s:.2f} s"
     )
