@@ -109,8 +109,11 @@ def journey(
     site = new_site(wp_network, bridge_server, name[:20], locale)
     shots = artifacts_dir / "e2e" / name
     shots.mkdir(parents=True, exist_ok=True)
+    javascript = request.node.get_closest_marker("javascript")
     context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale=locale.replace("_", "-")
+        java_script_enabled=bool(javascript.args[0]) if javascript else True,
+        viewport={"width": 1280, "height": 900},
+        locale=locale.replace("_", "-"),
     )
     page = context.new_page()
     page.set_default_timeout(WAIT_S * 1000)
@@ -119,9 +122,13 @@ def journey(
         yield trip
     finally:
         elapsed = time.perf_counter() - trip.started
-        (shots / "duration.txt").write_text(f"{elapsed:.2f} s\n")
+        lines = [f"journey {elapsed:.2f} s", *trip.notes]
+        (shots / "timings.txt").write_text("\n".join(lines) + "\n")
         context.close()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "owner_locale(locale): the journey owner's WordPress locale")
+    config.addinivalue_line(
+        "markers", "javascript(enabled): run the journey's browser with or without JS"
+    )

@@ -98,7 +98,21 @@ class Journey:
     page: Any
     shots_dir: Path
     started: float = field(default_factory=time.perf_counter)
+    notes: list[str] = field(default_factory=list)
     _count: int = 0
+
+    def note(self, text: str) -> None:
+        """A measurement for this journey's timings.txt."""
+        self.notes.append(text)
+
+    def response_ms(self) -> float:
+        """How long the current page took from request to last byte (Navigation Timing)."""
+        return float(
+            self.page.evaluate(
+                "() => { const n = performance.getEntriesByType('navigation')[0];"
+                " return n.responseEnd - n.requestStart; }"
+            )
+        )
 
     @property
     def account_url(self) -> str:

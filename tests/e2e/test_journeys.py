@@ -42,6 +42,9 @@ def test_free_owner_upgrades_to_premium_and_can_publish_more(journey: Journey) -
     journey.shot("account-on-free")
 
     journey.click_change()
+    journey.note(
+        f"checkout page response {journey.response_ms():.0f} ms"
+    )
     offered = journey.page.locator("input[name=choice]").evaluate_all(
         "els => els.map(e => e.value)"
     )
@@ -63,6 +66,7 @@ def test_free_owner_upgrades_to_premium_and_can_publish_more(journey: Journey) -
     journey.page.click("#confirm")
     _back_on_account(journey, "applied")
     confirm_to_account_s = time.perf_counter() - started
+    journey.note(f"confirm → Account with new limits applied {confirm_to_account_s:.2f} s")
     membership = _text(journey, "#plan-bridge-membership")
     assert "Premium" in membership
     journey.shot("account-on-premium")
@@ -94,12 +98,39 @@ def test_picking_the_current_plan_says_nothing_changes(journey: Journey) -> None
     journey.log_in()
     journey.open_account()
     journey.click_change()
-    journey.pick("premium")
-    assert journey.page.locator("#confirm").count() == 1
-    journey.pick("free")
+    page = journey.page
+    # By keyboard only: the radio group moves with the arrow keys, the summary follows.
+    page.focus("input[name=choice][value='free:1-month']")
+    for _ in range(2):
+        with page.expect_response(re.compile(r".*/summary$")):
+            page.keyboard.press("ArrowDown")
+    assert page.is_checked("input[name=choice][value='premium:1-month']")
+    page.wait_for_selector("#confirm")
+    journey.shot("premium-picked-by-keyboard")
+    for _ in range(2):
+        with page.expect_response(re.compile(r".*/summary$")):
+            page.keyboard.press("ArrowUp")
+    page.wait_for_selector("#no-change")
     assert _text(journey, "#no-change") == "This change leaves your membership as it is."
-    assert journey.page.locator("#confirm").count() == 0
+    assert page.locator("#confirm").count() == 0
+    assert page.get_attribute("#order-summary", "aria-live") == "polite"
     journey.shot("no-change")
+
+
+@pytest.mark.javascript(False)
+def test_the_checkout_works_without_javascript(journey: Journey) -> None:
+    journey.log_in()
+    journey.open_account()
+    journey.click_change()
+    page = journey.page
+    page.check("input[name=choice][value='premium:1-month']")
+    page.click("#update-summary")
+    page.wait_for_selector("#confirm")
+    assert _text(journey, "#due-now") == "$29.00"
+    journey.shot("summary-without-javascript")
+    page.click("#confirm")
+    _back_on_account(journey, "applied")
+    assert "Premium" in _text(journey, "#plan-bridge-membership")
 
 
 def test_a_downgrade_is_scheduled_shown_on_account_and_cancelled(journey: Journey) -> None:
