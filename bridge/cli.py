@@ -36,6 +36,9 @@ log = logging.getLogger("bridge.cli")
 # the database, never on WordPress (pushes run in the queue).
 DEFAULT_THREADS = 8
 DEFAULT_WORKERS = 2
+# Huey's idle workers poll SQLite with a growing pause (10 s by default); limits must apply
+# "at once" after a checkout, so an idle worker looks again at least every second.
+MAX_POLL_S = 1.0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,6 +154,7 @@ def _start_consumer(runtime: Any, settings: Settings, workers: int) -> Any:
         workers=workers,
         worker_type="thread",
         periodic=True,
+        max_delay=MAX_POLL_S,
         shutdown_timeout=settings.wordpress.timeout_s * 2 + 1,
     )
     # Consumer.start() installs signal handlers meant for Consumer.run(), which we do not call;
@@ -189,6 +193,7 @@ def worker(ctx: click.Context, workers: int) -> None:
         workers=workers,
         worker_type="thread",
         periodic=True,
+        max_delay=MAX_POLL_S,
         graceful_signal="TERM",
         shutdown_timeout=settings.wordpress.timeout_s * 2 + 1,
     )

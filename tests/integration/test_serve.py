@@ -145,6 +145,7 @@ def test_serve_answers_healthz_and_changes_a_plan_end_to_end(
         quote = served.post("/api/v1/sites/2/quotes", {"plan": "premium"})
         assert quote.status_code == 201, quote.text
         commit = served.post(f"/api/v1/quotes/{quote.json()['id']}/commit")
+        committed_at = time.monotonic()
         assert commit.status_code == 200, commit.text
         invoice_id = commit.json()["invoice"]["id"]
         paid = served.post(f"/api/v1/invoices/{invoice_id}/pay", {"reference": "serve-test"})
@@ -159,10 +160,14 @@ def test_serve_answers_healthz_and_changes_a_plan_end_to_end(
         # The in-process worker pushed the new document to the site.
         if not bounded_wait(lambda: receiver.state.applied.get(2) == desired, 15):
             served.fail(f"the site never received version {desired}")
+        push_s = time.monotonic() - committed_at
         metrics = served.get("/metrics").text
         assert 'bridge_pushes_total{outcome="ok"}' in metrics
         assert "bridge_http_requests_total" in metrics
-        print(f"bridge serve healthy after {served.healthy_after_s:.2f} s")
+        print(
+            f"bridge serve healthy after {served.healthy_after_s:.2f} s; "
+            f"commit → limits on the site in {push_s * 1000:.0f} ms"
+        )
     finally:
         served.proc.send_signal(signal.SIGTERM)
         try:
@@ -170,6 +175,8 @@ def test_serve_answers_healthz_and_changes_a_plan_end_to_end(
         finally:
             stop_server(served.proc)
     assert served.proc.returncode == 0, log_tail(served.log)
+    log_text = served.log.read_text()
+    assert SECRET not in log_text and SECRET[6:] not in log_text and ADMIN not in log_text
 
 
 def test_serve_refuses_to_start_without_its_secrets(tmp_path: Path) -> None:
