@@ -956,12 +956,12 @@ class Bridge:
         return self.site_view(site_id)
 
     def adjust_balance(
-        self, site_id: int, amount: str, reason: str, actor: Actor
+        self, site_id: int, amount: Any, reason: Any, actor: Actor
     ) -> dict[str, Any]:
         """Operator: add to (or take from) a customer's credit, with a reason (§7)."""
         return self._balance_entry(site_id, amount, reason, actor, "adjustment")
 
-    def record_refund(self, site_id: int, amount: str, reason: str, actor: Actor) -> dict[str, Any]:
+    def record_refund(self, site_id: int, amount: Any, reason: Any, actor: Actor) -> dict[str, Any]:
         """Operator: credit paid back to the customer outside the bridge; lowers the balance."""
         return self._balance_entry(site_id, amount, reason, actor, "refund")
 
