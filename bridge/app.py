@@ -63,6 +63,7 @@ def build_app(
     """The Flask app with everything built from `settings` (loaded from the environment if None)."""
     if settings is None:
         settings = load_settings()
+    settings.require_secrets()  # the webhooks, pushes and checkout cannot work without them
     # The real clock (aware UTC) unless a test passes its own.
     clock = clock if clock is not None else SystemClock()
 

@@ -60,9 +60,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 def _settings(ctx: click.Context, *, secrets: bool = True) -> Settings:
     try:
-        settings = load_settings(path=ctx.obj["config_path"])
-        if secrets:
-            settings.require_secrets()
+        settings = load_settings(path=ctx.obj["config_path"], require_secrets=secrets)
     except BridgeError as exc:
         raise click.ClickException(exc.message) from exc
     from bridge.app import configure_logging

@@ -259,3 +259,12 @@ def test_never_logs_the_secret(client: FlaskClient, caplog: pytest.LogCaptureFix
         post(client, body, signed(body))
         post(client, body, signed(body, secret=SECRET[:-4] + "AAA="))
     assert SECRET[6:] not in caplog.text
+
+
+def test_answers_400_for_a_site_created_event_without_its_owner(
+    app: Flask, client: FlaskClient
+) -> None:
+    body = json.dumps({"type": "site.created", "data": {"site_id": 4, "url": "http://n/s4/"}})
+    response = post(client, body, signed(body))
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_event"
