@@ -88,6 +88,13 @@ def build_cases(
             addons=held,
             paid_value_minor=option.price_minor + 1000,
             balance_minor=rng.choice([0, 500]),
+            sites=(
+                Site(
+                    1,
+                    "Blog",
+                    Usage(posts={"post": rng.randint(0, 40)}, disk_mb=rng.randint(0, 900)),
+                ),
+            ),
         )
         target = rng.choice([p for p in plans if p.group == plan.group])
         addons = {pid: rng.randint(0, 2) for pid in target.addons[:4]}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import calendar
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Literal
 
 Unit = Literal["day", "week", "month", "year", "once"]
