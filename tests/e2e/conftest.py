@@ -1,10 +1,11 @@
 """Browser journeys: Debian's Chromium against the real WordPress network and the real bridge.
 
 Fixtures:
-- `bridge_server` (package): `bridge serve` as a subprocess on `bridge_port`, with a temporary
+- `bridge_server` (module): `bridge serve` as a subprocess on `bridge_port`, with a temporary
   SQLite database and queue, the session's secret, BRIDGE_PUBLIC_URL and the network's URL; it
-  stops when the e2e package is done, so other packages can use the port.
-- `browser` (package): Chromium launched by Playwright from /usr/bin/chromium.
+  stops when the journeys module is done, so later tests can use the port (a
+  directory without __init__.py has no package scope: it would live for the whole session).
+- `browser` (module): Chromium launched by Playwright from /usr/bin/chromium.
 - `journey` (function): a fresh subsite whose owner's membership the bridge knows, a browser
   page, and `shot(name)` saving screenshots to <artifacts>/e2e/<test name>/NN-name.png.
 """
@@ -39,7 +40,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def bridge_server(
     wp_network: WordPressNetwork,
     bridge_port: int,
@@ -81,7 +82,7 @@ def bridge_server(
         stop_server(proc)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -42,9 +42,7 @@ def test_free_owner_upgrades_to_premium_and_can_publish_more(journey: Journey) -
     journey.shot("account-on-free")
 
     journey.click_change()
-    journey.note(
-        f"checkout page response {journey.response_ms():.0f} ms"
-    )
+    journey.note(f"checkout page response {journey.response_ms():.0f} ms")
     offered = journey.page.locator("input[name=choice]").evaluate_all(
         "els => els.map(e => e.value)"
     )
