@@ -122,19 +122,32 @@ class FakeBridge:
                 "plan": {"id": target.id, "name": target.name},
             }
         return {
-            "site_id": site_id,
-            "name": f"Blog {site_id}",
-            "url": f"http://net.example/site{site_id}/",
-            "timezone": "Europe/Oslo",
+            "site": {
+                "id": site_id,
+                "site_id": site_id,
+                "name": f"Blog {site_id}",
+                "url": f"http://net.example/site{site_id}/",
+                "timezone": "Europe/Oslo",
+            },
             "membership": {
                 "plan": {"id": plan.id, "name": plan.name},
                 "billing": m.billing.to_json(),
                 "currency": "USD",
-                "addons": [{"id": k, "quantity": v} for k, v in m.addon_quantities().items()],
+                "addons": [
+                    {"id": k, "name": k, "quantity": v} for k, v in m.addon_quantities().items()
+                ],
                 "scheduled_change": scheduled,
             },
-            "limits_version": m.version,
-            "applied_version": m.version,
+            "limits": {
+                "version": m.version,
+                "desired_version": m.version,
+                "applied_version": m.version,
+            },
+            "pending_invoice": (
+                {"number": f"INV-{len(self.commits):04d}", "status": "open"}
+                if self.pending_invoice
+                else None
+            ),
         }
 
     def options(
@@ -190,16 +203,16 @@ class FakeBridge:
         self.quotes[quote_id] = (site_id, quote)
         return {"id": quote_id, **quote_document(quote)}
 
-    def commit_quote(self, quote_id: str, actor: Any) -> dict[str, Any]:
-        site_id, quote = self.quotes[quote_id]
-        assert actor["site_id"] == site_id
+    def commit_quote(self, quote_id: str, actor: Any, site_id: int | None = None) -> dict[str, Any]:
+        quote_site, quote = self.quotes[quote_id]
+        assert actor["site_id"] == quote_site == site_id
         if self.pending_invoice:
             raise PendingChange("an earlier change invoice is unpaid")
         self.commits.append(quote_id)
         invoice = {"number": f"INV-{len(self.commits):04d}", "due_now": quote.totals.due_now_minor}
         if quote.totals.due_now_minor > 0 and self.gateway == "manual":
             return {"invoice": invoice, "status": "pending_payment"}
-        self.memberships[site_id] = apply_quote(self.memberships[site_id], quote)
+        self.memberships[quote_site] = apply_quote(self.memberships[quote_site], quote)
         status = "scheduled" if quote.timing == "end_of_term" else "applied"
         return {"invoice": invoice, "status": status}
 
@@ -603,6 +616,10 @@ def test_with_the_manual_gateway_the_owner_waits_for_the_operator(
     assert "Waiting for the operator" in page
     assert "Invoice number: INV-0001" in page
     assert "plan_bridge_result=pending" in page
+    fake.pending_invoice = True
+    again = client.get("/checkout/sites/2").text
+    assert 'id="pending-invoice"' in again
+    assert "Invoice number: INV-0001" in again
 
 
 def test_a_commit_refused_for_an_unpaid_change_says_why(

@@ -75,6 +75,7 @@ class SiteState:
     scheduled: ScheduledNotice | None
     desired_version: int | None
     applied_version: int | None
+    pending_invoice: str | None = None  # number of an unpaid change invoice
 
     @property
     def limits_settled(self) -> bool:
@@ -175,7 +176,14 @@ def read_site(doc: Mapping[str, Any]) -> SiteState:
         scheduled=scheduled,
         desired_version=desired,
         applied_version=applied,
+        pending_invoice=_pending_number(doc.get("pending_invoice")),
     )
+
+
+def _pending_number(invoice: Any) -> str | None:
+    if not isinstance(invoice, Mapping) or invoice.get("status", "open") != "open":
+        return None
+    return str(invoice.get("number") or invoice.get("id") or "") or None
 
 
 def read_offer(doc: Mapping[str, Any], site: SiteState) -> Offer:
