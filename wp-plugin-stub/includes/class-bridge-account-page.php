@@ -313,10 +313,11 @@ class Bridge_Account_Page {
 			$shown = null === $limit
 				? number_format_i18n( $used ) . $unit . ' / ' . __( 'unlimited', 'plan-bridge' )
 				: number_format_i18n( $used ) . $unit . ' / ' . number_format_i18n( $limit ) . $unit;
-			$ratio = null === $limit ? 0 : ( $limit > 0 ? min( 100, (int) floor( $used * 100 / $limit ) ) : 100 );
+			// A limit of 0 with nothing used is not "full": only usage over it turns the bar red.
+			$ratio = null === $limit ? 0 : ( $limit > 0 ? min( 100, (int) floor( $used * 100 / $limit ) ) : ( $used > 0 ? 100 : 0 ) );
 			$color = $ratio >= 100 ? '#d63638' : ( $ratio >= 80 ? '#dba617' : '#2271b1' );
 			printf(
-				'<tr><th scope="row" style="width:30%%">%1$s</th><td><div role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="%2$d" style="background:#dcdcde;height:8px;border-radius:4px;max-width:400px"><div style="width:%2$d%%;background:%3$s;height:8px;border-radius:4px"></div></div><span>%4$s</span></td></tr>',
+				'<tr><th scope="row" style="width:30%%">%1$s</th><td><div role="progressbar" aria-label="%1$s" aria-valuemin="0" aria-valuemax="100" aria-valuenow="%2$d" style="background:#dcdcde;height:8px;border-radius:4px;max-width:400px"><div style="width:%2$d%%;background:%3$s;height:8px;border-radius:4px"></div></div><span>%4$s</span></td></tr>',
 				esc_html( $label ),
 				(int) $ratio,
 				esc_attr( $color ),
