@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,22 +31,20 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-ROOT = Path(__file__).resolve().parent.parent
-# `.venv/bin/pytest` puts only tests/ on sys.path; shared code is imported as tests.support....
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.support import postgres as postgres_support  # noqa: E402
-from tests.support import redis as redis_support  # noqa: E402
-from tests.support.parts import chromium_available, chromium_missing_reason, require_part  # noqa: E402
-from tests.support.ports import free_port  # noqa: E402
-from tests.wordpress.harness import (  # noqa: E402
+from tests.support import postgres as postgres_support
+from tests.support import redis as redis_support
+from tests.support.parts import chromium_available, chromium_missing_reason, require_part
+from tests.support.ports import free_port
+from tests.wordpress.harness import (
     Site,
     WordPressNetwork,
     missing_parts,
     new_webhook_secret,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
+
+# pytester runs small pytest sessions, e.g. to check require_part's CI rule end to end.
 pytest_plugins = ("pytester",)
 
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)

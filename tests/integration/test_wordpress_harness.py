@@ -11,7 +11,7 @@ import pytest
 import redis
 import requests
 
-from tests.wordpress.harness import PhpFailed, Site, WordPressNetwork
+from tests.wordpress.harness import PhpFailed, Site, WordPressNetwork, missing_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 10
@@ -161,6 +161,17 @@ def test_redis_url_is_a_database_only_this_session_writes(redis_url: str) -> Non
     finally:
         client.delete("plan-bridge:probe")
         client.close()
+
+
+def test_missing_parts_name_the_debian_packages_and_make_deps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no php, no mariadb tools
+    problem = missing_parts()
+    assert problem is not None
+    assert "php (php-cli)" in problem
+    assert "mariadb-install-db (mariadb-server)" in problem
+    assert "make deps" in problem
 
 
 PART_TEST = textwrap.dedent(

@@ -7,7 +7,8 @@ failure: CI must prove the real thing, never pass by skipping it.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
+import importlib
 import os
 import shutil
 from pathlib import Path
@@ -49,7 +50,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 def chromium_available() -> bool:
     """Debian's Chromium is installed and the playwright package imports (never `playwright install`)."""
-    return CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
+    return CHROMIUM.exists() and _playwright_imports()
 
 
 def chromium_missing_reason() -> str:
@@ -57,6 +58,15 @@ def chromium_missing_reason() -> str:
     reasons = []
     if not CHROMIUM.exists():
         reasons.append(f"{CHROMIUM} is missing (Debian package chromium; {INSTALL_HINT})")
-    if importlib.util.find_spec("playwright") is None:
+    if not _playwright_imports():
         reasons.append("the playwright package does not import (pip install -e '.[test]')")
     return "; ".join(reasons) or "available"
+
+
+@functools.cache
+def _playwright_imports() -> bool:
+    try:
+        importlib.import_module("playwright.sync_api")
+    except ImportError:
+        return False
+    return True

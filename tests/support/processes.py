@@ -95,10 +95,18 @@ def live_group_members(pgid: int) -> list[int]:
     return members
 
 
-def stop_server(proc: subprocess.Popen[bytes], *, timeout_s: float = 10.0) -> None:
-    """Stop the process group led by proc: SIGTERM, then SIGKILL after timeout_s. Idempotent."""
+def stop_server(
+    proc: subprocess.Popen[bytes],
+    *,
+    timeout_s: float = 10.0,
+    first_signal: signal.Signals = signal.SIGTERM,
+) -> None:
+    """Stop the process group led by proc: first_signal, then SIGKILL after timeout_s.
+
+    Idempotent. Returns once the leader is reaped and no other member runs.
+    """
     pgid = proc.pid
-    _signal_group(pgid, signal.SIGTERM)
+    _signal_group(pgid, first_signal)
     deadline = time.monotonic() + timeout_s
     try:
         proc.wait(timeout=timeout_s)

@@ -15,7 +15,7 @@
   process group.
 
 Measured on a 2-core Debian 12 box (WordPress 6.1.9, PHP 8.2, MariaDB 10.11), see
-`python -m tests.wordpress.harness --measure`:
+`python -m tests.wordpress.harness [ROUNDS]`:
   bootstrap  cold 2.3 s (first run after boot/page cache drop), warm 1.2-1.4 s
   create_site  0.10-0.13 s      eval_php  0.08-0.10 s      stop  0.05-0.15 s
 
@@ -26,13 +26,16 @@ owns the directory and removes it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ from typing import Any
 import requests
 
 from tests.support.parts import INSTALL_HINT, missing_commands
+from tests.support.ports import free_port
 from tests.support.processes import ServerFailed, log_tail, start_server, stop_server
 from tests.support.processes import wait_until_listening as _wait_until_listening
 
@@ -170,6 +174,7 @@ class WordPressNetwork:
         self._mariadb: subprocess.Popen[bytes] | None = None
         self._php: subprocess.Popen[bytes] | None = None
         self._site_count = 0
+        self.bootstrap_timings_s: dict[str, float] = {}
 
     # -- public API -------------------------------------------------------------------------
 
@@ -325,7 +330,9 @@ class WordPressNetwork:
         if php is not None:
             stop_server(php, timeout_s=timeout_s)
         if mariadb is not None:
-            stop_server(mariadb, timeout_s=timeout_s)
+            # The data is thrown away, so no clean shutdown; mariadbd also ignores a SIGTERM
+            # that arrives early in its start-up, which made failed starts hang.
+            stop_server(mariadb, timeout_s=timeout_s, first_signal=signal.SIGKILL)
 
     def copy_logs(self, destination: Path) -> None:
         """Copy the lab's logs (debug log, server logs, mail) into destination."""
@@ -343,42 +350,60 @@ class WordPressNetwork:
         if self.docroot.exists():
             raise HarnessError(f"{self.docroot} exists already; give the harness an empty lab dir")
         # The two slow file-system steps run side by side.
-        copy = subprocess.Popen(
-            ["cp", "-rL", str(WORDPRESS_SOURCE), str(self.docroot)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            self._start_mariadb()
-        finally:
-            _, copy_errors = copy.communicate(timeout=self.timeout_s)
-        if copy.returncode != 0:
-            raise HarnessError(f"cp -rL {WORDPRESS_SOURCE} failed: {copy_errors.decode()}")
-        self._create_database()
-        self._write_tree()
-        reply = self._run_script(
-            "install.php",
-            {
-                "url": self.url,
-                "installing": True,
-                "domain": self.domain,
-                "title": "Plan Bridge Test Network",
-                "admin_user": self.admin_user,
-                "admin_password": self.admin_password,
-                "admin_email": self.admin_email,
-            },
-        )
-        self.admin_id = int(reply["admin_id"])
-        self._write_multisite_config()
-        self._start_php_server()
-        reply = self._run_script(
-            "setup-network.php", {"url": self.url, "admin_user": self.admin_user}
-        )
-        self.app_password = str(reply["app_password"])
+        with self._step("mariadb and tree copy"):
+            copy = subprocess.Popen(
+                ["cp", "-rL", str(WORDPRESS_SOURCE), str(self.docroot)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                self._start_mariadb()
+                _, copy_errors = copy.communicate(timeout=self.timeout_s)
+            finally:
+                if copy.poll() is None:
+                    copy.kill()
+                    copy.communicate()
+            if copy.returncode != 0:
+                raise HarnessError(f"cp -rL {WORDPRESS_SOURCE} failed: {copy_errors.decode()}")
+        with self._step("database and config"):
+            self._create_database()
+            self._write_tree()
+        with self._step("install network"):
+            reply = self._run_script(
+                "install.php",
+                {
+                    "url": self.url,
+                    "installing": True,
+                    "domain": self.domain,
+                    "title": "Plan Bridge Test Network",
+                    "admin_user": self.admin_user,
+                    "admin_password": self.admin_password,
+                    "admin_email": self.admin_email,
+                },
+            )
+            self.admin_id = int(reply["admin_id"])
+            self._write_multisite_config()
+        with self._step("php -S"):
+            self._start_php_server()
+        with self._step("app password"):
+            reply = self._run_script(
+                "setup-network.php", {"url": self.url, "admin_user": self.admin_user}
+            )
+            self.app_password = str(reply["app_password"])
         if self.install_plugin:
-            self.reinstall_plugin()
-        self._check_rest()
+            with self._step("plugin"):
+                self.reinstall_plugin()
+        with self._step("REST check"):
+            self._check_rest()
+
+    @contextlib.contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.bootstrap_timings_s[name] = round(time.monotonic() - started, 3)
 
     def _start_mariadb(self) -> None:
         datadir = self.db_dir / "data"
@@ -653,3 +678,51 @@ __all__ = [
     "missing_parts",
     "new_webhook_secret",
 ]
+
+
+def _measure(rounds: int) -> None:
+    """Print bootstrap, create_site, eval_php and stop times for a few fresh networks."""
+    import tempfile
+
+    plugin_dir = HERE.parent.parent / "wp-plugin-stub"
+    for round_number in range(1, rounds + 1):
+        lab = Path(tempfile.mkdtemp(prefix="plan-bridge-wp-measure-"))
+        try:
+            network = WordPressNetwork(
+                lab,
+                web_port=free_port(),
+                db_port=free_port(),
+                bridge_url="http://127.0.0.1:9",
+                secret=new_webhook_secret(),
+                plugin_dir=plugin_dir,
+            )
+            started = time.monotonic()
+            network.start()
+            bootstrap_s = time.monotonic() - started
+            site_s = []
+            for _ in range(5):
+                started = time.monotonic()
+                site = network.create_site(network.next_slug("measure"))
+                site_s.append(time.monotonic() - started)
+            started = time.monotonic()
+            network.eval_php("echo get_current_blog_id();", site.url)
+            eval_s = time.monotonic() - started
+            started = time.monotonic()
+            network.stop()
+            stop_s = time.monotonic() - started
+            print(
+                f"round {round_number}: bootstrap {bootstrap_s:.2f} s, "
+                f"create_site {min(site_s):.2f}-{max(site_s):.2f} s, eval_php {eval_s:.2f} s, "
+                f"stop {stop_s:.3f} s, plugin "
+                f"{'installed' if network.plugin_installed else 'absent'}\n"
+                f"  steps: {network.bootstrap_timings_s}"
+            )
+        finally:
+            network.stop()
+            shutil.rmtree(lab, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
