@@ -38,6 +38,7 @@ from tests.support.ports import free_port
 from tests.wordpress.harness import (
     Site,
     WordPressNetwork,
+    fast_lab_parent,
     missing_parts,
     new_webhook_secret,
 )
@@ -101,7 +102,7 @@ def wp_network(
     """A started WordPress multisite network with the plan-bridge plugin network-active."""
     problem = _wordpress_missing()
     require_part("WordPress multisite", problem is None, problem or "")
-    lab = Path(tempfile.mkdtemp(prefix="plan-bridge-wp-"))
+    lab = Path(tempfile.mkdtemp(prefix="plan-bridge-wp-", dir=fast_lab_parent()))
     network = WordPressNetwork(
         lab,
         web_port=free_port(),

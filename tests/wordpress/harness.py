@@ -126,6 +126,22 @@ def missing_parts() -> str | None:
     return "missing " + ", ".join(problems) + f"; {INSTALL_HINT}"
 
 
+def fast_lab_parent(min_free_mb: int = 1024) -> Path | None:
+    """/dev/shm when it is a writable tmpfs with room, else None (the system's temp dir).
+
+    The lab writes about 110 MB (tree + database); on tmpfs that costs no disk I/O, which on a
+    busy shared disk made the copy and MariaDB's start 3-6 times slower.
+    """
+    shm = Path("/dev/shm")
+    try:
+        usage = shutil.disk_usage(shm)
+    except OSError:
+        return None
+    if os.access(shm, os.W_OK) and usage.free > min_free_mb * 1024 * 1024:
+        return shm
+    return None
+
+
 def new_webhook_secret() -> str:
     """A fresh secret in the operator's format: whsec_ + base64 of 32 random bytes."""
     return "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -675,6 +691,7 @@ __all__ = [
     "ServerFailed",
     "Site",
     "WordPressNetwork",
+    "fast_lab_parent",
     "missing_parts",
     "new_webhook_secret",
 ]
@@ -686,7 +703,7 @@ def _measure(rounds: int) -> None:
 
     plugin_dir = HERE.parent.parent / "wp-plugin-stub"
     for round_number in range(1, rounds + 1):
-        lab = Path(tempfile.mkdtemp(prefix="plan-bridge-wp-measure-"))
+        lab = Path(tempfile.mkdtemp(prefix="plan-bridge-wp-measure-", dir=fast_lab_parent()))
         try:
             network = WordPressNetwork(
                 lab,
