@@ -41,6 +41,7 @@ from tests.wordpress.harness import (
     fast_lab_parent,
     missing_parts,
     new_webhook_secret,
+    remove_stale_labs,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +103,9 @@ def wp_network(
     """A started WordPress multisite network with the plan-bridge plugin network-active."""
     problem = _wordpress_missing()
     require_part("WordPress multisite", problem is None, problem or "")
-    lab = Path(tempfile.mkdtemp(prefix="plan-bridge-wp-", dir=fast_lab_parent()))
+    parent = fast_lab_parent()
+    remove_stale_labs(parent or Path(tempfile.gettempdir()), "plan-bridge-wp-")
+    lab = Path(tempfile.mkdtemp(prefix="plan-bridge-wp-", dir=parent))
     network = WordPressNetwork(
         lab,
         web_port=free_port(),

@@ -134,10 +134,11 @@ def test_plugin_stub_is_network_active_when_installed(wp_network: WordPressNetwo
 
 
 @pytest.mark.wordpress
-def test_create_site_takes_well_under_a_second(wp_network: WordPressNetwork) -> None:
+def test_create_site_takes_less_than_two_seconds(wp_network: WordPressNetwork) -> None:
+    # Typically 0.2-0.3 s; the bound catches regressions, not noise on a busy machine.
     started = time.monotonic()
     wp_network.create_site(wp_network.next_slug("timing"))
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
 
 
 @pytest.mark.postgres
