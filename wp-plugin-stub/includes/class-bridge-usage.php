@@ -93,6 +93,9 @@ class Bridge_Usage {
 				'usage'   => self::current(),
 			)
 		);
+		// Already inside WP-Cron, never a page request: deliver now rather than on the next cron
+		// run (whose order among due hooks is not ours to choose). Failures stay queued.
+		Bridge_Events::send_due();
 	}
 
 	/**

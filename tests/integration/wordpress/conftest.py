@@ -33,12 +33,14 @@ class BridgeInbox:
     def __init__(self, secret: str, port: int) -> None:
         self.events: list[dict[str, Any]] = []
         self.refused = 0
+        self.requests = 0  # every delivery attempt, answered or not
         self.status = 204
         webhook = events_webhook(secret)
         inbox = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                inbox.requests += 1
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:

@@ -96,10 +96,10 @@ def test_failed_deliveries_wait_in_the_queue_and_are_retried_with_the_same_id(
     plugin.push({"visits": 10})
     wp_network.run_cron(plugin.site.url)
     assert _queued(wp_network) >= 1
-    started = time.perf_counter()
+    attempts = bridge_inbox.requests
     with requests.get(plugin.site.url, timeout=30) as page:
         assert page.status_code == 200
-    page_ms = (time.perf_counter() - started) * 1000
+    assert bridge_inbox.requests == attempts  # a page request never tries to deliver
 
     bridge_inbox.status = 204
     _make_due(wp_network, plugin.site.url, "plan_bridge_send_events")
@@ -107,7 +107,6 @@ def test_failed_deliveries_wait_in_the_queue_and_are_retried_with_the_same_id(
 
     assert len(bridge_inbox.of_type("limits.applied", plugin.site.blog_id)) == 1
     assert _queued(wp_network) == 0
-    assert page_ms < 2000
 
 
 def _login(site: Any) -> requests.Session:
