@@ -192,22 +192,11 @@ def _plan_timing(
     return "immediate"
 
 
-def _block_message(blocks: list[Block], plan_name: str) -> str:
+def _block_message(plan_name: str) -> str:
     return (
         f"Your sites use more than {plan_name} allows, so this change cannot be made yet. "
         "See what to do below."
     )
-
-
-class _Builder:
-    """Accumulates the lines of one quote."""
-
-    def __init__(self, currency: str) -> None:
-        self.currency = currency
-        self.lines: list[QuoteLine] = []
-
-    def charge(self, line: QuoteLine) -> None:
-        self.lines.append(line)
 
 
 def quote_change(
@@ -344,7 +333,7 @@ def _immediate_plan_change(
     trialing: bool,
 ) -> Quote:
     currency = catalog.currency
-    b = _Builder(currency)
+    lines: list[QuoteLine] = []
     billing = target.billing
     recurring = _recurring(catalog, membership, target.addons)
     full_value = recurring_total(
@@ -358,7 +347,7 @@ def _immediate_plan_change(
         assert membership.trial_end is not None, "a trialing membership has a trial end"
         start, end, anchor = membership.period_start, membership.trial_end, membership.anchor
         for line in _service_lines(catalog, target.addons, currency):
-            b.charge(line)
+            lines.append(line)
         credit, credit_line = 0, None
         terms = Terms(
             plan=target.plan.id,
@@ -401,7 +390,7 @@ def _immediate_plan_change(
                 "seconds_in_period": total,
             }
         )
-        b.charge(
+        lines.append(
             QuoteLine(
                 "plan",
                 target.plan.id,
@@ -420,7 +409,7 @@ def _immediate_plan_change(
             item_extra = dict(extra)
             if ratio is not None and ratio != 1:
                 item_extra["period_ratio"] = fraction_text(ratio)
-            b.charge(
+            lines.append(
                 QuoteLine(
                     "addon",
                     item.product.id,
@@ -432,11 +421,11 @@ def _immediate_plan_change(
                 )
             )
         for line in _service_lines(catalog, target.addons, currency):
-            b.charge(line)
+            lines.append(line)
         if setup_line is not None:
-            b.charge(setup_line)
+            lines.append(setup_line)
         if credit_line is not None:
-            b.charge(credit_line)
+            lines.append(credit_line)
         terms = Terms(
             plan=target.plan.id,
             billing=billing,
@@ -454,7 +443,7 @@ def _immediate_plan_change(
         )
         next_amount = full_value
 
-    totals = settle(sum(line.amount_minor for line in b.lines), credit, membership.balance_minor)
+    totals = settle(sum(line.amount_minor for line in lines), credit, membership.balance_minor)
     next_billing = None
     if terms.period_end is not None and not billing.is_once:
         next_billing = NextBilling(
@@ -466,7 +455,7 @@ def _immediate_plan_change(
         currency=currency,
         at=at,
         version=membership.version,
-        lines=tuple(b.lines),
+        lines=tuple(lines),
         totals=totals,
         next_billing=next_billing,
         scheduled=None,
@@ -492,7 +481,7 @@ def _partial_change(
 ) -> Quote:
     """Added add-ons now, prorated to co-terminate; the plan part and removals at period end."""
     currency = catalog.currency
-    b = _Builder(currency)
+    lines: list[QuoteLine] = []
     assert membership.period_end is not None, "a recurring membership has a period end"
     start, end = membership.period_start, membership.period_end
     f, left, total = fraction_left(start, end, at)
@@ -511,7 +500,7 @@ def _partial_change(
         extra: dict[str, str | int] = {"seconds_left": left, "seconds_in_period": total}
         if ratio is not None and ratio != 1:
             extra["period_ratio"] = fraction_text(ratio)
-        b.charge(
+        lines.append(
             QuoteLine(
                 "addon",
                 addon_id,
@@ -527,7 +516,7 @@ def _partial_change(
         paid_value += round_minor(value)
         added_now[addon_id] = quantity
     for line in _service_lines(catalog, added, currency):
-        b.charge(line)
+        lines.append(line)
 
     scheduled: ScheduledChange | None = None  # this change's end-of-term part
     if plan_part or removed:
@@ -546,13 +535,13 @@ def _partial_change(
     else:
         scheduled_after = None
 
-    has_now = bool(b.lines)
+    has_now = bool(lines)
     timing: Timing = (
         "end_of_term"
         if not has_now and scheduled is not None
         else ("mixed" if scheduled is not None else "immediate")
     )
-    totals = settle(sum(line.amount_minor for line in b.lines), 0, membership.balance_minor)
+    totals = settle(sum(line.amount_minor for line in lines), 0, membership.balance_minor)
     terms = Terms(
         plan=membership.plan,
         billing=membership.billing,
@@ -586,7 +575,7 @@ def _partial_change(
         currency=currency,
         at=at,
         version=membership.version,
-        lines=tuple(b.lines),
+        lines=tuple(lines),
         totals=totals,
         next_billing=next_billing,
         scheduled=scheduled,
@@ -668,7 +657,7 @@ def _with_preflight(
         return quote
     if policy.over_quota == "allow":
         return replace(quote, warnings=tuple(blocks))
-    return replace(quote, blocked=tuple(blocks), message=_block_message(blocks, target.plan.name))
+    return replace(quote, blocked=tuple(blocks), message=_block_message(target.plan.name))
 
 
 def apply_quote(membership: Membership, quote: Quote) -> Membership:
