@@ -33,9 +33,7 @@ class BillingOption:
 
     def nominal_days(self) -> Fraction:
         """Nominal length used to compare prices per day: month 30.436875 days, year 365.2425."""
-        if self.is_once:
-            raise ValueError("a one-time option has no length")
-        return _NOMINAL_DAYS[self.unit] * self.every
+        return _nominal_days(self.unit, self.every)
 
     def normalized(self) -> tuple[str, int]:
         """The same interval written one way: years as months, weeks as days."""
@@ -55,6 +53,13 @@ class BillingOption:
 
     def to_json(self) -> dict[str, int | str] | str:
         return "once" if self.is_once else {"every": self.every, "unit": self.unit}
+
+
+@lru_cache(maxsize=256)
+def _nominal_days(unit: str, every: int) -> Fraction:
+    if unit == "once":
+        raise ValueError("a one-time option has no length")
+    return _NOMINAL_DAYS[unit] * every
 
 
 ONCE = BillingOption(0, "once")

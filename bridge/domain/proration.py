@@ -75,7 +75,7 @@ def limits_of(
             if product is not None and product.kind == "package" and quantity > 0:
                 packages.append((product.limits, quantity))
         merged = merge_limits(plan.limits if plan is not None else Limits(), packages)
-        if len(catalog.limits_memo) >= 4096:
+        if len(catalog.limits_memo) >= 16384:
             catalog.limits_memo.clear()  # bounded: a long-running server sees many combinations
         catalog.limits_memo[key] = merged
     return apply_overrides(merged, overrides)
