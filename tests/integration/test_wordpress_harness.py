@@ -11,6 +11,7 @@ import pytest
 import redis
 import requests
 
+from tests.support.parts import require_part
 from tests.wordpress.harness import PhpFailed, Site, WordPressNetwork, missing_parts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,8 +125,9 @@ def test_run_cron_runs_a_due_event_of_the_site(wp_network: WordPressNetwork, wp_
 
 @pytest.mark.wordpress
 def test_plugin_stub_is_network_active_when_installed(wp_network: WordPressNetwork) -> None:
-    if not wp_network.install_plugin:
-        pytest.skip("PLAN_BRIDGE_HARNESS_SKIP_PLUGIN=1")
+    require_part(
+        "the plugin in the harness", wp_network.install_plugin, "PLAN_BRIDGE_HARNESS_SKIP_PLUGIN=1"
+    )
     active = wp_network.eval_php(
         "echo implode( ',', array_keys( get_site_option( 'active_sitewide_plugins', array() ) ) );"
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -21,6 +20,7 @@ from bridge.adapters.signing import (
     read_checkout_token,
     sign_headers,
 )
+from tests.support.parts import require_part
 
 PLUGIN = Path(__file__).resolve().parents[2] / "wp-plugin-stub"
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
@@ -34,10 +34,8 @@ PHP_PRELUDE = (
 
 def php(code: str, data: object) -> str:
     binary = shutil.which("php")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("php is missing (Debian package php-cli)")
-        pytest.skip("php is missing (Debian package php-cli)")
+    require_part("php", binary is not None, "install the Debian package php-cli (make deps)")
+    assert binary is not None
     result = subprocess.run(
         [binary, "-r", PHP_PRELUDE + code],
         input=json.dumps(data),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.parts import require_part
+
 PLUGIN = Path(__file__).resolve().parents[3] / "wp-plugin-stub"
 LANGUAGES = PLUGIN / "languages"
 LOCALES = ("ms_MY", "id_ID", "nb_NO")
@@ -33,10 +35,8 @@ GLOSSARY = {
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is missing (Debian package gettext)")
-        pytest.skip(f"{name} is missing (Debian package gettext)")
+    require_part(name, path is not None, "install the Debian package gettext (make deps)")
+    assert path is not None
     return path
 
 
