@@ -161,9 +161,16 @@ def test_serve_answers_healthz_and_changes_a_plan_end_to_end(
         if not bounded_wait(lambda: receiver.state.applied.get(2) == desired, 15):
             served.fail(f"the site never received version {desired}")
         push_s = time.monotonic() - committed_at
-        metrics = served.get("/metrics").text
-        assert 'bridge_pushes_total{outcome="ok"}' in metrics
-        assert "bridge_http_requests_total" in metrics
+        # The site answers before the worker records the push: wait for the record, bounded.
+        if not bounded_wait(
+            lambda: (
+                served.get("/api/v1/sites/2").json()["limits"]["applied_version"] == desired
+                and 'bridge_pushes_total{outcome="ok"}' in served.get("/metrics").text
+            ),
+            15,
+        ):
+            served.fail("the bridge never recorded the acknowledged push")
+        assert "bridge_http_requests_total" in served.get("/metrics").text
         print(
             f"bridge serve healthy after {served.healthy_after_s:.2f} s; "
             f"commit → limits on the site in {push_s * 1000:.0f} ms"
