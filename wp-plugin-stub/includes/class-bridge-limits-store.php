@@ -73,15 +73,15 @@ class Bridge_Limits_Store {
 	}
 
 	/**
-	 * Applies a validated site document to the current site under the version rule.
+	 * The version rule's answer when nothing is to be stored: an older version is ignored, the same
+	 * version is answered as applied again. Null when the document is newer and must be stored.
 	 *
-	 * @param array<string,mixed> $doc Validated document (Bridge_Document::validate).
-	 * @return array<string,mixed> The answer: applied_version and, for an older version, ignored.
+	 * @param int|null $stored_version Version stored now, if any.
+	 * @param int      $version        Version of the incoming document.
+	 * @return array<string,mixed>|null
 	 */
-	public static function apply_site_document( array $doc ) {
-		$stored         = self::site_document();
-		$stored_version = null !== $stored ? (int) $stored['version'] : null;
-		$decision       = Bridge_Document::decide( $stored_version, $doc['version'] );
+	private static function answer_without_applying( $stored_version, $version ) {
+		$decision = Bridge_Document::decide( $stored_version, $version );
 		if ( Bridge_Document::IGNORE === $decision ) {
 			return array(
 				'applied_version' => $stored_version,
@@ -90,6 +90,22 @@ class Bridge_Limits_Store {
 		}
 		if ( Bridge_Document::SAME === $decision ) {
 			return array( 'applied_version' => $stored_version );
+		}
+		return null;
+	}
+
+	/**
+	 * Applies a validated site document to the current site under the version rule.
+	 *
+	 * @param array<string,mixed> $doc Validated document (Bridge_Document::validate).
+	 * @return array<string,mixed> The answer: applied_version and, for an older version, ignored.
+	 */
+	public static function apply_site_document( array $doc ) {
+		$stored         = self::site_document();
+		$stored_version = null !== $stored ? (int) $stored['version'] : null;
+		$answer         = self::answer_without_applying( $stored_version, (int) $doc['version'] );
+		if ( null !== $answer ) {
+			return $answer;
 		}
 		$doc['received_at'] = time();
 		update_option( self::SITE_OPTION, $doc, true );
@@ -114,15 +130,9 @@ class Bridge_Limits_Store {
 	public static function apply_default_document( array $doc ) {
 		$stored         = self::default_document();
 		$stored_version = null !== $stored ? (int) $stored['version'] : null;
-		$decision       = Bridge_Document::decide( $stored_version, $doc['version'] );
-		if ( Bridge_Document::IGNORE === $decision ) {
-			return array(
-				'applied_version' => $stored_version,
-				'ignored'         => true,
-			);
-		}
-		if ( Bridge_Document::SAME === $decision ) {
-			return array( 'applied_version' => $stored_version );
+		$answer         = self::answer_without_applying( $stored_version, (int) $doc['version'] );
+		if ( null !== $answer ) {
+			return $answer;
 		}
 		$doc['received_at'] = time();
 		update_site_option( self::DEFAULT_OPTION, $doc );

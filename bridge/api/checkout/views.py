@@ -432,15 +432,20 @@ def change(site_id: int) -> Any:
     return render_template("checkout/change.html", **context)
 
 
+def _posted_choice_and_offer(site_id: int, site: SiteState) -> tuple[Choice, Offer]:
+    """The owner's posted choice, fitted to what the picked plan actually offers."""
+    choice = _posted_choice(request.form, site)
+    offer = read_offer(_core().options(site_id, plan=choice.plan), site)
+    return _fit_to_offer(choice, offer), offer
+
+
 @blueprint.post("/sites/<int:site_id>")
 def change_submit(site_id: int) -> Any:
     session, refused = _session_for(site_id)
     if session is None:
         return refused
     h, site = _load(site_id, session)
-    choice = _posted_choice(request.form, site)
-    offer = read_offer(_core().options(site_id, plan=choice.plan), site)
-    choice = _fit_to_offer(choice, offer)
+    choice, offer = _posted_choice_and_offer(site_id, site)
     if request.form.get("do") == "confirm":
         quote_id = _codec().unbind_quote(session, request.form.get("quote", ""))
         if quote_id is not None and request.form.get("shown") == choice.fingerprint:
@@ -460,9 +465,7 @@ def summary_fragment(site_id: int) -> Any:
     if session is None:
         return refused
     h, site = _load(site_id, session)
-    choice = _posted_choice(request.form, site)
-    offer = read_offer(_core().options(site_id, plan=choice.plan), site)
-    choice = _fit_to_offer(choice, offer)
+    choice, offer = _posted_choice_and_offer(site_id, site)
     summary, refusal = _summary(h, session, site, offer, choice)
     context = _page_context(h, session, site, offer, choice, summary, refusal)
     return jsonify(
