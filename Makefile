@@ -41,7 +41,7 @@ php-lint: deps
 	@bash scripts/php-lint.sh
 
 phpunit: deps
-	cd wp-plugin-stub && phpunit --colors=never -c phpunit.xml.dist
+	cd wp-plugin-stub && phpunit --colors=never --do-not-cache-result -c phpunit.xml.dist
 
 pytest: venv deps
 	$(BIN)/python -m pytest
