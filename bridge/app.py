@@ -1,4 +1,4 @@
-"""Wiring: settings → engine, clock, queue, facade, jobs, blueprints. Called by `create_app`.
+"""The Flask app on a bootstrapped runtime; called by `create_app`.
 
 Kept apart from `bridge/__init__.py` so that importing `bridge.domain` (or any other subpackage)
 does not import Flask, SQLAlchemy, Huey and prometheus_client along with it.
@@ -11,27 +11,19 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.adapters.queue import HueyLimitsQueue, make_huey
-from bridge.adapters.signing import derive_key
-from bridge.adapters.storage import make_engine, make_session_factory
-from bridge.adapters.wordpress import LimitsPusher, make_pusher
+from bridge.adapters.signing import derive_key, events_webhook
 from bridge.api import health, webhooks
-from bridge.config import QueueSettings, Settings, load_settings
-from bridge.jobs import JobHandles, PushRunner, RetryPolicy, register_jobs
-from bridge.services.bridge import Bridge
-from bridge.services.ports import SystemClock
+from bridge.api.state import KEY, AppState
+from bridge.bootstrap import Runtime, bootstrap
+from bridge.config import Settings, load_settings
+from bridge.services.ports import Clock, Pusher
 
-__all__ = ["MAX_CONTENT_LENGTH", "build_app", "configure_logging"]
+__all__ = ["MAX_CONTENT_LENGTH", "build_app", "configure_logging", "runtime_of"]
 
 log = logging.getLogger(__name__)
 
@@ -39,102 +31,56 @@ log = logging.getLogger(__name__)
 MAX_CONTENT_LENGTH = 256 * 1024
 
 
-@dataclass
-class Runtime:
-    """What the CLI needs besides the Flask app: the queue, the jobs and the engine."""
-
-    settings: Settings
-    facade: Bridge
-    engine: Engine
-    sessions: sessionmaker[Session]
-    queue: HueyLimitsQueue
-    jobs: JobHandles
-    runner: PushRunner
-
-
 def build_app(
     settings: Settings | None = None,
     *,
-    clock: Any = None,
+    runtime: Runtime | None = None,
+    clock: Clock | None = None,
     rand: Callable[[], float] | None = None,
-    pusher: LimitsPusher | None = None,
+    pusher: Pusher | None = None,
     queue_backend: str | None = None,
 ) -> Flask:
-    """The Flask app with everything built from `settings` (loaded from the environment if None)."""
+    """The Flask app on `runtime` (bootstrapped from `settings` when not given)."""
     if settings is None:
-        settings = load_settings()
+        settings = runtime.settings if runtime is not None else load_settings()
     settings.require_secrets()  # the webhooks, pushes and checkout cannot work without them
-    # The real clock (aware UTC) unless a test passes its own.
-    clock = clock if clock is not None else SystemClock()
-
-    engine = make_engine(settings.database_url)
-    session_factory = make_session_factory(engine)
-
-    backend = queue_backend or settings.queue.backend
-    huey = make_huey(
-        backend, path=_queue_path(settings), redis_url=settings.queue.redis_url or None
-    )
-    queue = HueyLimitsQueue(huey)
-    facade = Bridge(settings, session_factory, clock, queue)
-
     metrics = health.Metrics()
-    if pusher is None:
-        pusher = make_pusher(
-            settings.wordpress.transport, settings.webhook_secret, settings.wordpress.timeout_s
+    if runtime is None:
+        runtime = bootstrap(
+            settings,
+            clock=clock,
+            rand=rand,
+            pusher=pusher,
+            queue_backend=queue_backend,
+            on_push_outcome=metrics.count_push,
         )
-    runner = PushRunner(
-        facade,
-        pusher,
-        clock,
-        network_url=settings.wordpress.url,
-        policy=RetryPolicy(
-            max_attempts=settings.push.max_attempts,
-            base_delay_s=settings.push.base_delay_s,
-            max_delay_s=settings.push.max_delay_s,
-        ),
-        rand=rand,
-        on_outcome=metrics.count_push,
-    )
-    jobs = register_jobs(huey, runner, queue)
-    metrics.watch_queue(queue.depth)
+    else:
+        runtime.runner.on_outcome = metrics.count_push
+    metrics.watch_queue(runtime.queue.depth)
 
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     # Flask's session key, derived like the other per-purpose keys (never the secret itself).
     app.config["SECRET_KEY"] = derive_key(settings.webhook_secret, "session").hex()
-    app.extensions["bridge"] = facade
-    app.extensions["bridge.clock"] = clock
-    app.extensions["bridge.settings"] = settings
-    app.extensions["bridge.runtime"] = Runtime(
-        settings, facade, engine, session_factory, queue, jobs, runner
+    app.extensions[KEY] = AppState(
+        ctx=runtime.ctx,
+        metrics=metrics,
+        events_webhook=events_webhook(settings.webhook_secret),
+        ping=runtime.ping,
+        runtime=runtime,
     )
 
     _register_core_api(app)
-    webhooks.register(app, settings.webhook_secret)
-    health.register(app, metrics, db_check=lambda: _ping(engine))
+    webhooks.register(app)
+    health.register(app, metrics)
     _register_checkout(app)
     return app
 
 
-def _queue_path(settings: Settings) -> str:
-    """The SQLite queue file: as configured, except that the untouched default sits beside an
-    SQLite database. Two bridges with different databases (a dev server and a test run in the
-    same checkout) must never share a queue: one would push the other's sites."""
-    url = make_url(settings.database_url)
-    is_default = settings.queue.path == QueueSettings().path
-    if (
-        is_default
-        and url.get_backend_name() == "sqlite"
-        and url.database not in (None, "", ":memory:")
-    ):
-        database = Path(str(url.database))
-        return str(database.with_name(database.stem + "-queue.db"))
-    return settings.queue.path
-
-
-def _ping(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+def runtime_of(app: Flask) -> Runtime:
+    """The runtime an app was built on."""
+    state: AppState = app.extensions[KEY]
+    return state.runtime
 
 
 def _register_core_api(app: Flask) -> None:

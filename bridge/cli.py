@@ -23,12 +23,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from bridge.config import Settings, load_settings
 from bridge.errors import BridgeError
+from bridge.services import listings
+from bridge.services.limits import sync_default_limits
+
+if TYPE_CHECKING:
+    from bridge.bootstrap import Runtime
 
 log = logging.getLogger("bridge.cli")
 
@@ -75,10 +80,13 @@ def _migrate(settings: Settings) -> None:
     migrate(settings.database_url)
 
 
-def _app(settings: Settings) -> Any:
-    from bridge import create_app
+def _app(settings: Settings) -> tuple[Runtime, Any]:
+    """The runtime (queue, engine) and the Flask app serving on it."""
+    from bridge.app import build_app
+    from bridge.bootstrap import bootstrap
 
-    return create_app(settings)
+    runtime = bootstrap(settings)
+    return runtime, build_app(settings, runtime=runtime)
 
 
 @contextmanager
@@ -118,8 +126,7 @@ def serve(
     started = time.monotonic()
     settings = _settings(ctx)
     _migrate(settings)
-    app = _app(settings)
-    runtime = app.extensions["bridge.runtime"]
+    runtime, app = _app(settings)
     consumer = None
     if worker:
         consumer = _start_consumer(runtime, settings, workers)
@@ -142,11 +149,11 @@ def serve(
         server.close()
         if consumer is not None:
             consumer.stop(graceful=True)
-        runtime.engine.dispose()
+        runtime.close()
         log.info("stopped")
 
 
-def _start_consumer(runtime: Any, settings: Settings, workers: int) -> Any:
+def _start_consumer(runtime: Runtime, settings: Settings, workers: int) -> Any:
     """Huey's consumer as threads of this process, then a reconcile so a crash loses nothing."""
     consumer = runtime.queue.huey.create_consumer(
         workers=workers,
@@ -165,12 +172,12 @@ def _start_consumer(runtime: Any, settings: Settings, workers: int) -> Any:
     return consumer
 
 
-def _catch_up(runtime: Any) -> int:
+def _catch_up(runtime: Runtime) -> int:
     """At start-up: re-queue every site behind (a killed worker loses its in-flight pushes,
     never the desired versions in the database) and push new default limits if they changed."""
     queued = int(runtime.jobs.reconcile(True))
     try:
-        runtime.facade.sync_default_limits()
+        sync_default_limits(runtime.ctx)
     except Exception:  # the next start tries again; serving must not wait on it
         log.exception("could not check the default limits")
     return queued
@@ -185,8 +192,9 @@ def worker(ctx: click.Context, workers: int) -> None:
     if settings.queue.backend == "immediate":
         raise click.ClickException("the immediate queue has no worker; use sqlite or redis")
     _migrate(settings)
-    app = _app(settings)
-    runtime = app.extensions["bridge.runtime"]
+    from bridge.bootstrap import bootstrap
+
+    runtime = bootstrap(settings)
     consumer = runtime.queue.huey.create_consumer(
         workers=workers,
         worker_type="thread",
@@ -200,7 +208,7 @@ def worker(ctx: click.Context, workers: int) -> None:
     try:
         consumer.run()  # main thread: Huey's own signal handling (TERM graceful, INT at once)
     finally:
-        runtime.engine.dispose()
+        runtime.close()
 
 
 @cli.command()
@@ -226,48 +234,10 @@ def quote(scenario: str) -> NoReturn:
     sys.exit(code)
 
 
-def _runtime(ctx: click.Context) -> Any:
-    return _app(_settings(ctx)).extensions["bridge.runtime"]
+def _runtime(ctx: click.Context) -> Runtime:
+    from bridge.bootstrap import bootstrap
 
-
-def _push_state(doc: Any) -> str:
-    if doc is None:
-        return "none"
-    if doc.dead:
-        return "dead"
-    if doc.applied_version >= doc.desired_version:
-        return "applied"
-    return "retrying" if doc.last_error else "pending"
-
-
-def _site_rows(runtime: Any) -> list[dict[str, Any]]:
-    """Read-only listing for operators (a query of its own: the facade serves one site at a time)."""
-    from sqlalchemy import select
-
-    from bridge.adapters.storage.models import LimitsDocumentRow, MembershipRow, SiteRow
-
-    with runtime.sessions.begin() as s:
-        query = (
-            select(SiteRow, MembershipRow, LimitsDocumentRow)
-            .outerjoin(MembershipRow, MembershipRow.id == SiteRow.membership_id)
-            .outerjoin(LimitsDocumentRow, LimitsDocumentRow.site_id == SiteRow.id)
-            .where(SiteRow.deleted_at.is_(None))
-            .order_by(SiteRow.id)
-        )
-        return [
-            {
-                "site_id": site.id,
-                "url": site.url,
-                "plan": m.plan if m is not None else None,
-                "status": m.status if m is not None else None,
-                "desired": doc.desired_version if doc is not None else 0,
-                "applied": doc.applied_version if doc is not None else 0,
-                "push": _push_state(doc),
-                "attempts": doc.attempts if doc is not None else 0,
-                "last_error": doc.last_error if doc is not None else None,
-            }
-            for site, m, doc in s.execute(query)
-        ]
+    return bootstrap(_settings(ctx))
 
 
 @cli.command()
@@ -275,7 +245,7 @@ def _site_rows(runtime: Any) -> list[dict[str, Any]]:
 @click.pass_context
 def sites(ctx: click.Context, as_json: bool) -> None:
     """List sites with their plan, desired/applied limits version and push state."""
-    rows = _site_rows(_runtime(ctx))
+    rows = listings.site_rows(_runtime(ctx).ctx)
     columns = ["site_id", "plan", "status", "desired", "applied", "push", "attempts", "last_error"]
     _emit(rows, columns, as_json)
 
@@ -285,33 +255,7 @@ def sites(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def memberships(ctx: click.Context, as_json: bool) -> None:
     """List memberships: plan, status, period, balance and sites."""
-    from sqlalchemy import select
-
-    from bridge.adapters.storage.models import MembershipRow, SiteRow
-    from bridge.domain.documents import instant
-    from bridge.domain.money import format_amount
-
-    runtime = _runtime(ctx)
-    with runtime.sessions.begin() as s:
-        sites_of: dict[int, list[int]] = {}
-        for site_id, membership_id in s.execute(
-            select(SiteRow.id, SiteRow.membership_id).where(SiteRow.deleted_at.is_(None))
-        ):
-            if membership_id is not None:
-                sites_of.setdefault(membership_id, []).append(site_id)
-        rows = [
-            {
-                "id": m.id,
-                "plan": m.plan,
-                "status": m.status,
-                "period_end": instant(m.period_end),
-                "price": format_amount(m.plan_price_minor, m.currency),
-                "balance": format_amount(m.balance_minor, m.currency),
-                "currency": m.currency,
-                "sites": sorted(sites_of.get(m.id, [])),
-            }
-            for m in s.scalars(select(MembershipRow).order_by(MembershipRow.id))
-        ]
+    rows = listings.membership_rows(_runtime(ctx).ctx)
     columns = ["id", "plan", "status", "period_end", "price", "balance", "currency", "sites"]
     _emit(rows, columns, as_json)
 
@@ -322,17 +266,7 @@ def memberships(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def invoices(ctx: click.Context, status: str | None, as_json: bool) -> None:
     """List invoices, newest first."""
-    from sqlalchemy import select
-
-    from bridge.adapters.storage.models import InvoiceRow
-    from bridge.services.views import invoice_view
-
-    runtime = _runtime(ctx)
-    with runtime.sessions.begin() as s:
-        query = select(InvoiceRow).order_by(InvoiceRow.number.desc())
-        if status is not None:
-            query = query.where(InvoiceRow.status == status)
-        rows = [invoice_view(row) for row in s.scalars(query)]
+    rows: list[Any] = [dict(r) for r in listings.invoice_rows(_runtime(ctx).ctx, status)]
     if not as_json:
         for row in rows:
             row.pop("lines")
@@ -350,7 +284,7 @@ def repush(ctx: click.Context, site_ids: tuple[int, ...], every: bool, dead: boo
     if bool(site_ids) + every + dead != 1:
         raise click.UsageError("name SITE_IDs, or use --all or --dead (one of them)")
     runtime = _runtime(ctx)
-    rows = _site_rows(runtime)
+    rows = listings.site_rows(runtime.ctx)
     if every:
         targets = [r["site_id"] for r in rows]
     elif dead:

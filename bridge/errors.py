@@ -73,3 +73,88 @@ class PendingChange(Conflict):
 
 class Unprocessable(BridgeError):
     code = "unprocessable"
+
+
+class ConcurrentChange(Conflict):
+    """The optimistic lock lost: someone else changed the membership in between."""
+
+    code = "conflict"
+
+
+class Duplicate(Conflict):
+    """A unique constraint said this was recorded already (an event, a token use)."""
+
+    code = "duplicate"
+
+
+class QuoteExpired(StaleQuote):
+    """The quote is older than its time to live."""
+
+    code = "quote_expired"
+
+
+class QuoteUsed(StaleQuote):
+    """The quote was committed already."""
+
+    code = "stale_quote"
+
+
+class InvoiceClosed(Conflict):
+    """The invoice is void, expired or otherwise no longer payable (code invoice_<status>)."""
+
+    code = "invoice_closed"
+
+
+class PaymentMismatch(Unprocessable):
+    """A payment of another amount or currency than the invoice's."""
+
+    code = "amount_mismatch"
+
+
+class NoChange(Unprocessable):
+    """The selection is the membership as it is: nothing to commit."""
+
+    code = "no_change"
+
+
+class Blocked(Unprocessable):
+    """The change is refused by the pre-flight (sites over the new limits)."""
+
+    code = "blocked"
+
+
+class NoMembership(Unprocessable):
+    """The site has no membership yet."""
+
+    code = "no_membership"
+
+
+class InsufficientBalance(Unprocessable):
+    """A balance entry would take the balance below zero."""
+
+    code = "insufficient_balance"
+
+
+class WordPressError(BridgeError):
+    """Base of the push adapter's errors: `retryable` tells the caller whether to try again."""
+
+    code = "wordpress_error"
+    retryable: bool = False
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message if status is None else f"{message} (status {status})")
+        self.status = status
+
+
+class WordPressUnavailable(WordPressError):
+    """The site could not be reached or answered 5xx/429: try again later."""
+
+    code = "wordpress_unavailable"
+    retryable = True
+
+
+class PushRejected(WordPressError):
+    """The plugin refused the push (bad signature, bad document, XML-RPC disabled...)."""
+
+    code = "push_rejected"
+    retryable = False

@@ -24,14 +24,14 @@ import collections.abc
 import http.client
 import json
 import xmlrpc.client
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import requests
 
 from bridge.adapters.signing import push_webhook, sign_headers
-from bridge.errors import BridgeError
+from bridge.errors import PushRejected, WordPressError, WordPressUnavailable
+from bridge.services.ports import PushResult
 
 # python-wordpress-xmlrpc 2.3 still reads `collections.Iterable` (removed in Python 3.10). The shim
 # stays in this module, before the library's first import, and nowhere else.
@@ -56,37 +56,6 @@ __all__ = [
     "XmlRpcLimitsPusher",
     "make_pusher",
 ]
-
-
-class WordPressError(BridgeError):
-    """Base of the adapter's errors: `retryable` tells the caller whether to try again."""
-
-    code = "wordpress_error"
-    retryable: bool = False
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message if status is None else f"{message} (status {status})")
-        self.status = status
-
-
-class WordPressUnavailable(WordPressError):
-    """The site could not be reached or answered 5xx/429: try again later."""
-
-    code = "wordpress_unavailable"
-    retryable = True
-
-
-class PushRejected(WordPressError):
-    """The plugin refused the push (bad signature, bad document, XML-RPC disabled...)."""
-
-    code = "push_rejected"
-    retryable = False
-
-
-@dataclass(frozen=True)
-class PushResult:
-    applied_version: int
-    ignored: bool
 
 
 class LimitsPusher(Protocol):

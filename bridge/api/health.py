@@ -10,9 +10,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
+
+from bridge.api.state import state
 
 __all__ = ["Metrics", "register"]
 
@@ -60,9 +62,8 @@ class Metrics:
 
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    check: Callable[[], None] = current_app.extensions["bridge.db_check"]
     try:
-        check()
+        state().ping()
     except Exception as exc:  # any failure means "not healthy"; the reason goes to the log only
         log.warning("health check failed: %s", type(exc).__name__)
         return jsonify(status="unavailable", database="unreachable"), 503
@@ -71,7 +72,7 @@ def healthz() -> tuple[Response, int]:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    registry = current_app.extensions["bridge.metrics"].registry
+    registry = state().metrics.registry
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
@@ -80,10 +81,8 @@ def _route() -> str:
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
 
 
-def register(app: Flask, metrics: Metrics, db_check: Callable[[], None]) -> None:
+def register(app: Flask, metrics: Metrics) -> None:
     """Mount /healthz and /metrics and time every request of the app."""
-    app.extensions["bridge.metrics"] = metrics
-    app.extensions["bridge.db_check"] = db_check
     app.register_blueprint(blueprint)
 
     @app.before_request

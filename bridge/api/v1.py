@@ -11,48 +11,37 @@ Who may call what:
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from bridge.adapters.signing import InvalidToken, read_checkout_token
 from bridge.api import openapi
+from bridge.api.inputs import (
+    parse_balance_entry,
+    parse_cancel_mode,
+    parse_membership,
+    parse_overrides,
+    parse_scope,
+    parse_selection,
+)
+from bridge.api.state import state
 from bridge.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
-from bridge.services.bridge import Bridge
+from bridge.services import limits, operator, payments, quotes, renewals, sites
+from bridge.services.context import OPERATOR, Actor, Context, owner
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is calling: the operator, or the owner of one site."""
-
-    kind: Literal["operator", "owner"]
-    site_id: int | None = None
-    user_id: int | None = None
-
-    @property
-    def label(self) -> str:
-        if self.kind == "operator":
-            return "operator"
-        return f"owner:user:{self.user_id}@site:{self.site_id}"
-
-    @property
-    def is_operator(self) -> bool:
-        return self.kind == "operator"
-
-
-def facade() -> Bridge:
-    bridge: Bridge = current_app.extensions["bridge"]
-    return bridge
+def ctx() -> Context:
+    return state().ctx
 
 
 def current_actor() -> Actor:
     """The caller: a checkout session, an admin token, or a checkout token; else 401."""
     site_id = getattr(g, "checkout_site_id", None)
     if site_id is not None:
-        return Actor("owner", int(site_id), _int_or_none(getattr(g, "checkout_user_id", None)))
+        return owner(int(site_id), _int_or_none(getattr(g, "checkout_user_id", None)))
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -60,17 +49,17 @@ def current_actor() -> Actor:
         raise Unauthorized(
             "Send Authorization: Bearer with the admin token or a checkout token.", "unauthorized"
         )
-    settings = facade().settings
+    settings = ctx().settings
     admin = settings.admin_token
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
-        return Actor("operator")
+        return OPERATOR
     if "." in token and settings.webhook_secret:
-        now_s = int(facade().clock.now().timestamp())
+        now_s = int(ctx().clock.now().timestamp())
         try:
             payload = read_checkout_token(settings.webhook_secret, token, now_s)
         except InvalidToken as exc:
             raise Unauthorized(f"The checkout token is not valid: {exc}.", "invalid_token") from exc
-        return Actor("owner", int(payload["site_id"]), int(payload["user_id"]))
+        return owner(int(payload["site_id"]), int(payload["user_id"]))
     raise Unauthorized("The token is not valid.", "invalid_token")
 
 
@@ -114,7 +103,7 @@ def _json(doc: Any, status: int = 200) -> Response:
 @blueprint.get("/sites/<int:site_id>")
 def get_site(site_id: int) -> Response:
     require_site(site_id)
-    return _json(facade().site_view(site_id))
+    return _json(sites.site_view(ctx(), site_id))
 
 
 @blueprint.get("/sites/<int:site_id>/options")
@@ -122,28 +111,28 @@ def get_options(site_id: int) -> Response:
     require_site(site_id)
     product = request.args.get("product") or None
     plan = request.args.get("plan") or None
-    return _json(facade().options(site_id, product=product, plan=plan))
+    return _json(sites.options(ctx(), site_id, product=product, plan=plan))
 
 
 @blueprint.post("/sites/<int:site_id>/quotes")
 def post_quote(site_id: int) -> Response:
     actor = require_site(site_id)
-    return _json(facade().create_quote(site_id, _body(), actor), 201)
+    return _json(quotes.create_quote(ctx(), site_id, parse_selection(_body()), actor), 201)
 
 
 @blueprint.post("/quotes/<quote_id>/commit")
 def post_commit(quote_id: str) -> Response:
     actor = current_actor()
     restrict = None if actor.is_operator else actor.site_id
-    return _json(facade().commit_quote(quote_id, actor, site_id=restrict))
+    return _json(quotes.commit_quote(ctx(), quote_id, actor, site_id=restrict))
 
 
 @blueprint.get("/invoices/<invoice_id>")
 def get_invoice(invoice_id: str) -> Response:
     actor = current_actor()
-    if not actor.is_operator and facade().site_of_invoice(invoice_id) != actor.site_id:
+    if not actor.is_operator and sites.site_of_invoice(ctx(), invoice_id) != actor.site_id:
         raise NotFound("There is no such invoice.", "invoice_not_found")
-    return _json(facade().invoice(invoice_id))
+    return _json(payments.invoice(ctx(), invoice_id))
 
 
 @blueprint.post("/invoices/<invoice_id>/pay")
@@ -153,30 +142,29 @@ def post_pay(invoice_id: str) -> Response:
     reference = body.get("reference")
     if reference is not None and not isinstance(reference, str):
         raise InvalidRequest("'reference' must be a string.", "invalid_request")
-    return _json(facade().pay_invoice(invoice_id, reference or "manual", actor))
+    return _json(payments.pay_invoice(ctx(), invoice_id, reference or "manual", actor))
 
 
 @blueprint.delete("/sites/<int:site_id>/scheduled-change")
 def delete_scheduled_change(site_id: int) -> Response:
     actor = require_site(site_id)
-    return _json(facade().cancel_scheduled_change(site_id, actor))
+    return _json(quotes.cancel_scheduled_change(ctx(), site_id, actor))
 
 
 @blueprint.put("/sites/<int:site_id>/membership")
 def put_membership(site_id: int) -> Response:
     actor = require_operator()
-    return _json(facade().put_membership(site_id, _body(), actor))
+    doc = parse_membership(_body(), ctx().catalog.currency)
+    return _json(operator.put_membership(ctx(), site_id, doc, actor))
 
 
 @blueprint.put("/sites/<int:site_id>/overrides")
 def put_overrides(site_id: int) -> Response:
     actor = require_operator()
     body = _body()
-    scope = request.args.get("scope") or body.get("scope") or "membership"
-    limits = body.get("limits", {k: v for k, v in body.items() if k != "scope"})
-    if limits is not None and not isinstance(limits, dict):
-        raise InvalidRequest("'limits' must be an object or null.", "invalid_limits")
-    return _json(facade().put_overrides(site_id, limits, actor, scope=str(scope)))
+    scope = parse_scope(request.args.get("scope") or body.get("scope") or "membership")
+    limits = parse_overrides(body.get("limits", {k: v for k, v in body.items() if k != "scope"}))
+    return _json(operator.put_overrides(ctx(), site_id, limits, actor, scope=scope))
 
 
 @blueprint.post("/sites/<int:site_id>/cancellation")
@@ -185,47 +173,47 @@ def post_cancellation(site_id: int) -> Response:
     mode = _body().get("mode", "end_of_term")
     if mode == "immediate" and not actor.is_operator:
         raise Forbidden("Only the operator cancels immediately.", "operator_only")
-    return _json(facade().cancel_membership(site_id, str(mode), actor))
+    return _json(operator.cancel_membership(ctx(), site_id, parse_cancel_mode(mode), actor))
 
 
 @blueprint.post("/sites/<int:site_id>/balance-adjustments")
 def post_balance_adjustment(site_id: int) -> Response:
     actor = require_operator()
     body = _body()
-    return _json(
-        facade().adjust_balance(site_id, body.get("amount"), body.get("reason"), actor), 201
-    )
+    amount, text, reason = parse_balance_entry(body, ctx().catalog.currency, refund=False)
+    entry = operator.move_balance(ctx(), site_id, amount, text, reason, actor, "adjustment")
+    return _json(entry, 201)
 
 
 @blueprint.post("/sites/<int:site_id>/refunds")
 def post_refund(site_id: int) -> Response:
     actor = require_operator()
     body = _body()
-    return _json(
-        facade().record_refund(site_id, body.get("amount"), body.get("reason"), actor), 201
-    )
+    amount, text, reason = parse_balance_entry(body, ctx().catalog.currency, refund=True)
+    entry = operator.move_balance(ctx(), site_id, amount, text, reason, actor, "refund")
+    return _json(entry, 201)
 
 
 @blueprint.get("/sites/<int:site_id>/ledger")
 def get_ledger(site_id: int) -> Response:
     require_site(site_id)
-    return _json(facade().ledger(site_id))
+    return _json(operator.ledger_of(ctx(), site_id))
 
 
 @blueprint.get("/sites/<int:site_id>/limits")
 def get_limits(site_id: int) -> Response:
     require_site(site_id)
-    url, version, document = facade().limits_document(site_id)
+    url, version, document = limits.limits_document(ctx(), site_id)
     return _json({"site_id": site_id, "url": url, "version": version, "document": document})
 
 
 @blueprint.post("/roll-over")
 def post_roll_over() -> Response:
     require_operator()
-    return _json(facade().roll_over())
+    return _json(renewals.roll_over(ctx()))
 
 
 def register(app: Flask) -> None:
-    """Mount the API (the app factory puts the Bridge facade at app.extensions["bridge"])."""
+    """Mount the API (the use cases' context is in the app's state)."""
     app.register_blueprint(blueprint)
     openapi.register(app)

@@ -17,13 +17,15 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from standardwebhooks import Webhook
 
-from bridge.adapters.signing import events_webhook
+from bridge.api.inputs import parse_event
+from bridge.api.state import state
 from bridge.errors import InvalidRequest, InvalidSignature
+from bridge.services.events import handle_event
 
 __all__ = ["TOLERANCE", "register", "verify_signed_body"]
 
@@ -33,14 +35,6 @@ TOLERANCE = timedelta(minutes=5)
 _MAX_ID_LENGTH = 200
 
 blueprint = Blueprint("webhooks", __name__)
-
-
-class _Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class _EventHandler(Protocol):
-    def handle_event(self, event_id: str, type: str, data: dict[str, Any]) -> Any: ...
 
 
 def verify_signed_body(
@@ -109,29 +103,22 @@ def _parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
 
 @blueprint.post("/webhooks/wordpress")
 def receive_wordpress_event() -> Response:
-    webhook: Webhook = current_app.extensions["bridge.events_webhook"]
-    clock: _Clock = current_app.extensions["bridge.clock"]
+    app_state = state()
+    webhook = app_state.events_webhook
     # get_data() enforces MAX_CONTENT_LENGTH (413) before anything else reads the body.
     body = request.get_data(cache=False)
     headers = {name.lower(): value for name, value in request.headers.items()}
-    msg_id = verify_signed_body(webhook, headers, body, clock.now())
+    msg_id = verify_signed_body(webhook, headers, body, app_state.ctx.clock.now())
     event_type, data = _parse_event(body)
-    facade: _EventHandler = current_app.extensions["bridge"]
-    outcome = facade.handle_event(msg_id, event_type, data)
-    log.info(
+    event = parse_event(event_type, data, app_state.ctx.catalog.currency)
+    outcome = handle_event(app_state.ctx, msg_id, event_type, event)
+    log.debug(
         "webhook received",
-        extra={"webhook_id": msg_id, "event_type": event_type, "outcome": _describe(outcome)},
+        extra={"webhook_id": msg_id, "event_type": event_type, "outcome": outcome},
     )
     return Response(status=204)
 
 
-def _describe(outcome: Any) -> str:
-    if outcome is None or isinstance(outcome, bool):
-        return {None: "handled", True: "processed", False: "duplicate"}[outcome]
-    return str(getattr(outcome, "value", outcome))
-
-
-def register(app: Flask, secret: str) -> None:
-    """Mount the endpoint; the events verifier is built once here, never at import time."""
-    app.extensions["bridge.events_webhook"] = events_webhook(secret)
+def register(app: Flask) -> None:
+    """Mount the endpoint (the events verifier is in the app's state, built by the factory)."""
     app.register_blueprint(blueprint)

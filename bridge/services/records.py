@@ -1,4 +1,5 @@
-"""Between stored rows / JSON columns and domain values (memberships, schedules, limits, usage)."""
+"""Between JSON (stored columns, invoice snapshots) and domain values: memberships, schedules,
+limits, usage, selections. The storage adapter and the use cases both read and write these shapes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bridge.adapters.storage.models import MembershipRow, SiteRow
 from bridge.domain.catalog import parse_billing, parse_limits
 from bridge.domain.documents import instant
 from bridge.domain.limits import SCALAR_LIMITS, Limits
@@ -138,64 +138,10 @@ def usage_from_json(raw: Mapping[str, Any] | None) -> Usage:
     )
 
 
-def site_domain(row: SiteRow) -> Site:
-    return Site(
-        id=row.id,
-        name=row.name,
-        usage=usage_from_json(row.usage),
-        overrides=limits_from_json(row.overrides),
-    )
-
-
-def _status(raw: str) -> Status:
+def status_of(raw: str) -> Status:
     if raw not in STATUSES:
         raise ValueError(f"unknown membership status {raw!r}")
     return raw  # type: ignore[return-value]
-
-
-def membership_from_row(row: MembershipRow, sites: list[SiteRow]) -> Membership:
-    """The domain membership of a stored row and its (live) sites."""
-    return Membership(
-        plan=row.plan,
-        billing=billing_from_json(row.billing),
-        plan_price_minor=row.plan_price_minor,
-        status=_status(row.status),
-        anchor=row.anchor,
-        period_start=row.period_start,
-        period_end=row.period_end,
-        currency=row.currency,
-        addons=holdings_from_json(row.addons),
-        trial_end=row.trial_end,
-        paid_value_minor=row.paid_value_minor,
-        setup_fee_paid_minor=row.setup_fee_paid_minor,
-        balance_minor=row.balance_minor,
-        scheduled_change=scheduled_from_json(row.scheduled_change),
-        sites=tuple(site_domain(s) for s in sorted(sites, key=lambda s: s.id)),
-        overrides=limits_from_json(row.overrides),
-        version=row.version,
-    )
-
-
-def write_membership(row: MembershipRow, m: Membership, now: datetime) -> None:
-    """Copy a domain membership onto its row; the version always moves forward."""
-    row.plan = m.plan
-    row.billing = billing_json(m.billing)
-    row.plan_price_minor = m.plan_price_minor
-    row.currency = m.currency
-    row.status = m.status
-    row.anchor = m.anchor
-    row.period_start = m.period_start
-    row.period_end = m.period_end
-    row.trial_end = m.trial_end
-    row.addons = holdings_json(m.addons)
-    row.paid_value_minor = m.paid_value_minor
-    row.setup_fee_paid_minor = m.setup_fee_paid_minor
-    row.balance_minor = m.balance_minor
-    row.scheduled_change = scheduled_json(m.scheduled_change)
-    row.overrides = limits_json(m.overrides)
-    current = row.version or 0
-    row.version = max(m.version, current + 1)
-    row.updated_at = now
 
 
 def membership_snapshot(m: Membership) -> dict[str, Any]:
@@ -240,7 +186,7 @@ def membership_from_snapshot(raw: Mapping[str, Any]) -> Membership:
         plan=str(raw["plan"]),
         billing=billing_from_json(raw["billing"]),
         plan_price_minor=int(raw["plan_price_minor"]),
-        status=_status(str(raw["status"])),
+        status=status_of(str(raw["status"])),
         anchor=anchor,
         period_start=start,
         period_end=when("period_end"),

@@ -1,25 +1,172 @@
-"""Plain JSON documents the API and the checkout pages read (sites, memberships, invoices, limits)."""
+"""The typed views the use cases return (TypedDicts: JSON-shaped, checked by mypy --strict).
+
+These are the documents the JSON API serves and the checkout pages read; their shapes are the
+API's contract (README, /openapi.json), so a change here is an API change.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
-from bridge.adapters.storage.models import InvoiceRow, LedgerEntry, LimitsDocumentRow, SiteRow
 from bridge.domain.catalog import Catalog
 from bridge.domain.documents import instant
+from bridge.domain.invoice import Invoice
 from bridge.domain.limits import EffectiveLimits, apply_overrides
 from bridge.domain.membership import Membership, ScheduledChange, Site
 from bridge.domain.money import format_amount
 from bridge.domain.proration import limits_of, recurring_total
-from bridge.services.records import limits_json, usage_from_json, usage_json
+from bridge.services.ports import LedgerRecord, LimitsState, SiteRecord
+from bridge.services.records import limits_json, usage_json
+
+Json = dict[str, Any]
 
 
-def product_ref(catalog: Catalog, product_id: str) -> dict[str, str]:
+class ProductRef(TypedDict):
+    id: str
+    name: str
+
+
+class NextBillingView(TypedDict):
+    date: str | None
+    amount: str
+    covered_by_balance: str
+
+
+class MembershipView(TypedDict, total=False):
+    plan: ProductRef
+    status: str
+    currency: str
+    price: str
+    billing: Any
+    period_start: str | None
+    period_end: str | None
+    trial_end: str | None
+    next_billing: NextBillingView | None
+    addons: list[Json]
+    scheduled_change: Json | None
+    balance: str
+    id: int
+    anchor: str | None
+    paid_value: str
+    version: int
+    overrides: Json | None
+    limits: Json
+    sites: list[int]
+
+
+class OwnerView(TypedDict):
+    user_id: int | None
+    email: str | None
+    locale: str | None
+
+
+class SiteDetails(TypedDict):
+    id: int
+    site_id: int
+    url: str
+    name: str
+    owner: OwnerView
+    timezone: str | None
+    membership_id: int | None
+    usage: Json
+    usage_reported_at: str | None
+    overrides: Any
+    created_at: str | None
+    deleted_at: str | None
+
+
+class LimitsStateView(TypedDict, total=False):
+    version: int
+    desired_version: int
+    applied_version: int
+    limits: Json | None
+    attempts: int
+    last_error: str | None
+    dead: bool
+    next_attempt_at: str | None
+
+
+class InvoiceLineView(TypedDict):
+    type: str
+    product: str | None
+    description: str
+    amount: str
+    period_start: str | None
+    period_end: str | None
+    inputs: Any
+
+
+class InvoiceView(TypedDict):
+    id: str
+    number: int
+    kind: str
+    status: str
+    currency: str
+    membership_id: int
+    site_id: int | None
+    quote_id: str | None
+    total: str
+    credit: str
+    balance_applied: str
+    amount_due: str
+    balance_after: str
+    created_at: str | None
+    expires_at: str | None
+    paid_at: str | None
+    reference: str | None
+    closed_reason: str | None
+    lines: list[InvoiceLineView]
+
+
+class SiteView(TypedDict, total=False):
+    site: SiteDetails
+    membership: MembershipView | None
+    limits: LimitsStateView
+    pending_invoice: InvoiceView | None
+    cancelled: bool
+
+
+class LedgerEntryView(TypedDict):
+    id: int
+    kind: str
+    amount: str
+    currency: str
+    balance_after: str
+    invoice_id: str | None
+    reason: str
+    actor: str
+    at: str | None
+
+
+class LedgerView(TypedDict):
+    membership_id: int
+    balance: str
+    invoices: list[InvoiceView]
+    entries: list[LedgerEntryView]
+
+
+class BalanceEntryView(TypedDict):
+    entry: LedgerEntryView
+    balance: str
+
+
+class CommitView(TypedDict):
+    invoice: InvoiceView
+    status: str
+    site_id: int
+
+
+class PaymentView(TypedDict):
+    invoice: InvoiceView
+    status: str
+
+
+def product_ref(catalog: Catalog, product_id: str) -> ProductRef:
     product = catalog.get(product_id)
     return {"id": product_id, "name": product.name if product else product_id}
 
 
-def next_billing(catalog: Catalog, m: Membership) -> dict[str, Any] | None:
+def next_billing(catalog: Catalog, m: Membership) -> NextBillingView | None:
     """The next renewal: date, amount of the recurring items then in force, part the balance covers."""
     if m.period_end is None or m.billing.is_once or m.status == "cancelled":
         return None
@@ -35,7 +182,7 @@ def next_billing(catalog: Catalog, m: Membership) -> dict[str, Any] | None:
     }
 
 
-def scheduled_view(catalog: Catalog, sc: ScheduledChange | None) -> dict[str, Any] | None:
+def scheduled_view(catalog: Catalog, sc: ScheduledChange | None) -> Json | None:
     if sc is None:
         return None
     return {
@@ -66,7 +213,7 @@ def site_limits(
     return apply_overrides(base, site.overrides)
 
 
-def membership_snapshot_for_push(catalog: Catalog, m: Membership) -> dict[str, Any]:
+def membership_snapshot_for_push(catalog: Catalog, m: Membership) -> MembershipView:
     """The `membership` part of a limits document (docs/wordpress-contract.md)."""
     c = m.currency
     return {
@@ -93,7 +240,7 @@ def membership_snapshot_for_push(catalog: Catalog, m: Membership) -> dict[str, A
     }
 
 
-def membership_view(catalog: Catalog, membership_id: int, m: Membership) -> dict[str, Any]:
+def membership_view(catalog: Catalog, membership_id: int, m: Membership) -> MembershipView:
     doc = membership_snapshot_for_push(catalog, m)
     doc["id"] = membership_id
     doc["anchor"] = instant(m.anchor)
@@ -105,29 +252,29 @@ def membership_view(catalog: Catalog, membership_id: int, m: Membership) -> dict
     return doc
 
 
-def site_view(row: SiteRow) -> dict[str, Any]:
+def site_details(site: SiteRecord) -> SiteDetails:
     return {
-        "id": row.id,
-        "site_id": row.id,
-        "url": row.url,
-        "name": row.name,
+        "id": site.id,
+        "site_id": site.id,
+        "url": site.url,
+        "name": site.name,
         "owner": {
-            "user_id": row.owner_user_id,
-            "email": row.owner_email,
-            "locale": row.owner_locale,
+            "user_id": site.owner_user_id,
+            "email": site.owner_email,
+            "locale": site.owner_locale,
         },
-        "timezone": row.timezone,
-        "membership_id": row.membership_id,
-        "usage": usage_json(usage_from_json(row.usage)),
-        "usage_reported_at": instant(row.usage_reported_at),
-        "overrides": row.overrides,
-        "created_at": instant(row.created_at),
-        "deleted_at": instant(row.deleted_at),
+        "timezone": site.timezone,
+        "membership_id": site.membership_id,
+        "usage": usage_json(site.usage),
+        "usage_reported_at": instant(site.usage_reported_at),
+        "overrides": site.raw_overrides,
+        "created_at": instant(site.created_at),
+        "deleted_at": instant(site.deleted_at),
     }
 
 
-def limits_state_view(row: LimitsDocumentRow | None) -> dict[str, Any]:
-    if row is None:
+def limits_state_view(state: LimitsState | None) -> LimitsStateView:
+    if state is None:
         return {
             "version": 0,
             "desired_version": 0,
@@ -137,40 +284,40 @@ def limits_state_view(row: LimitsDocumentRow | None) -> dict[str, Any]:
             "last_error": None,
             "dead": False,
         }
-    document = row.document or {}
+    document = state.document or {}
     return {
-        "version": row.desired_version,
-        "desired_version": row.desired_version,
-        "applied_version": row.applied_version,
+        "version": state.desired_version,
+        "desired_version": state.desired_version,
+        "applied_version": state.applied_version,
         "limits": document.get("limits"),
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "dead": row.dead,
-        "next_attempt_at": instant(row.next_attempt_at),
+        "attempts": state.attempts,
+        "last_error": state.last_error,
+        "dead": state.dead,
+        "next_attempt_at": instant(state.next_attempt_at),
     }
 
 
-def invoice_view(row: InvoiceRow) -> dict[str, Any]:
-    c = row.currency
+def invoice_view(invoice: Invoice) -> InvoiceView:
+    c = invoice.currency
     return {
-        "id": row.id,
-        "number": row.number,
-        "kind": row.kind,
-        "status": row.status,
+        "id": invoice.id,
+        "number": invoice.number,
+        "kind": invoice.kind,
+        "status": invoice.status,
         "currency": c,
-        "membership_id": row.membership_id,
-        "site_id": row.site_id,
-        "quote_id": row.quote_id,
-        "total": format_amount(row.total_minor, c),
-        "credit": format_amount(row.credit_minor, c),
-        "balance_applied": format_amount(row.balance_applied_minor, c),
-        "amount_due": format_amount(row.amount_due_minor, c),
-        "balance_after": format_amount(row.balance_after_minor, c),
-        "created_at": instant(row.created_at),
-        "expires_at": instant(row.expires_at),
-        "paid_at": instant(row.paid_at),
-        "reference": row.reference,
-        "closed_reason": row.closed_reason,
+        "membership_id": invoice.membership_id,
+        "site_id": invoice.site_id,
+        "quote_id": invoice.quote_id,
+        "total": format_amount(invoice.total_minor, c),
+        "credit": format_amount(invoice.credit_minor, c),
+        "balance_applied": format_amount(invoice.balance_applied_minor, c),
+        "amount_due": format_amount(invoice.amount_due_minor, c),
+        "balance_after": format_amount(invoice.balance_after_minor, c),
+        "created_at": instant(invoice.created_at),
+        "expires_at": instant(invoice.expires_at),
+        "paid_at": instant(invoice.paid_at),
+        "reference": invoice.reference,
+        "closed_reason": invoice.closed_reason,
         "lines": [
             {
                 "type": line.type,
@@ -179,14 +326,14 @@ def invoice_view(row: InvoiceRow) -> dict[str, Any]:
                 "amount": format_amount(line.amount_minor, c),
                 "period_start": instant(line.period_start),
                 "period_end": instant(line.period_end),
-                "inputs": line.inputs,
+                "inputs": dict(line.inputs),
             }
-            for line in row.lines
+            for line in invoice.lines
         ],
     }
 
 
-def ledger_view(entry: LedgerEntry) -> dict[str, Any]:
+def ledger_entry_view(entry: LedgerRecord) -> LedgerEntryView:
     c = entry.currency
     return {
         "id": entry.id,

@@ -13,10 +13,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bridge.adapters.signing import events_webhook
 from bridge.adapters.storage import make_engine, make_session_factory, migrate
+from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.api import errors, v1
+from bridge.api.state import KEY, AppState
 from bridge.config import load_settings
-from bridge.services.bridge import Bridge
+from bridge.services.context import Context
+from tests.services.conftest import send_event
 from tests.services.fakes import FakeClock, FakeQueue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +62,16 @@ def api_app(
     engine = make_engine(settings.database_url)
     app = Flask("core-api-tests")
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
-    app.extensions["bridge"] = Bridge(
-        settings, make_session_factory(engine), api_clock, FakeQueue()
+    queue = FakeQueue()
+    ctx = Context(
+        settings, unit_of_work_factory(make_session_factory(engine), queue), api_clock, queue
+    )
+    app.extensions[KEY] = AppState(
+        ctx=ctx,
+        metrics=None,  # type: ignore[arg-type]  # not mounted here
+        events_webhook=events_webhook(SECRET),
+        ping=lambda: None,
+        runtime=None,  # type: ignore[arg-type]
     )
     errors.register(app)
     v1.register(app)
@@ -88,8 +100,8 @@ def as_owner(
 
 
 def add_site(app: Flask, site_id: int = 2, user_id: int = 5) -> None:
-    bridge: Bridge = app.extensions["bridge"]
-    bridge.handle_event(
+    send_event(
+        app.extensions[KEY].ctx,
         f"created-{site_id}",
         "site.created",
         {

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from bridge.adapters.signing import mint_checkout_token
 from bridge.api.checkout import register
 from bridge.api.checkout.session import COOKIE_NAME
+from bridge.api.state import KEY, AppState
 from bridge.domain.catalog import Catalog, Policy, parse_catalog
 from bridge.domain.documents import instant, quote_document
 from bridge.domain.eligibility import eligible_addons, eligible_plans
@@ -29,6 +30,7 @@ from bridge.domain.periods import BillingOption
 from bridge.domain.proration import apply_quote, quote_change
 from bridge.domain.quote import Quote
 from bridge.errors import NotFound, PendingChange
+from bridge.services.context import Context
 from tests.wordpress.harness import new_webhook_secret
 
 NOW = datetime(2026, 4, 11, tzinfo=UTC)
@@ -185,7 +187,7 @@ class FakeBridge:
         }
 
     def create_quote(self, site_id: int, selection: dict[str, Any], actor: Any) -> dict[str, Any]:
-        assert actor["site_id"] == site_id
+        assert actor.site_id == site_id
         billing = selection["billing"]
         chosen = (
             BillingOption(0, "once")
@@ -205,7 +207,7 @@ class FakeBridge:
 
     def commit_quote(self, quote_id: str, actor: Any, site_id: int | None = None) -> dict[str, Any]:
         quote_site, quote = self.quotes[quote_id]
-        assert actor["site_id"] == quote_site == site_id
+        assert actor.site_id == quote_site == site_id
         if self.pending_invoice:
             raise PendingChange("an earlier change invoice is unpaid")
         self.commits.append(quote_id)
@@ -243,10 +245,14 @@ def fake() -> FakeBridge:
 
 def _app(fake: FakeBridge, public_url: str = "http://127.0.0.1:8000") -> Flask:
     app = Flask("checkout-test")
-    app.extensions["bridge"] = fake
-    app.extensions["bridge.clock"] = FixedClock()
-    app.extensions["bridge.settings"] = SimpleNamespace(
-        webhook_secret=SECRET, public_url=public_url
+    settings = SimpleNamespace(webhook_secret=SECRET, public_url=public_url)
+    app.extensions[KEY] = AppState(
+        ctx=Context(settings, None, FixedClock(), None),  # type: ignore[arg-type]
+        metrics=None,  # type: ignore[arg-type]
+        events_webhook=None,  # type: ignore[arg-type]
+        ping=lambda: None,
+        runtime=None,  # type: ignore[arg-type]
+        checkout_core=fake,
     )
     register(app)
     return app

@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from bridge import create_app
 from bridge.adapters.signing import events_webhook, sign_headers
 from bridge.adapters.storage import migrate
+from bridge.app import runtime_of
 from bridge.config import load_settings
+from bridge.services import sites
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + base64.b64encode(b"webhook-tests-secret-32-bytes!!!").decode()
@@ -69,7 +71,7 @@ def app(tmp_path: Path, clock: FakeClock) -> Iterator[Flask]:
     migrate(url)
     app = create_app(settings, clock=clock, pusher=_Recorder())
     yield app
-    app.extensions["bridge.runtime"].engine.dispose()
+    runtime_of(app).close()
 
 
 class _Recorder(NoPushes):
@@ -136,7 +138,7 @@ def error_code(response: Any) -> str:
 
 
 def site_view(app: Flask, site_id: int) -> Any:
-    return app.extensions["bridge"].site_view(site_id)
+    return sites.site_view(runtime_of(app).ctx, site_id)
 
 
 def test_accepts_a_signed_site_created_event_and_creates_the_site(

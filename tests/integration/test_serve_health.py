@@ -11,6 +11,7 @@ from flask import Flask
 
 from bridge import create_app
 from bridge.adapters.storage import migrate
+from bridge.app import runtime_of
 from bridge.config import load_settings
 from tests.support.ports import free_port
 
@@ -34,7 +35,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     migrate(url)
     app = make_app(url)
     yield app
-    app.extensions["bridge.runtime"].engine.dispose()
+    runtime_of(app).close()
 
 
 def test_healthz_is_ok_when_the_database_answers(app: Flask) -> None:
@@ -73,4 +74,4 @@ def test_two_apps_in_one_process_keep_their_own_metrics(app: Flask, tmp_path: Pa
         text = other.test_client().get("/metrics").get_data(as_text=True)
         assert 'route="/healthz"' not in text
     finally:
-        other.extensions["bridge.runtime"].engine.dispose()
+        runtime_of(other).close()

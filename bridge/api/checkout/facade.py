@@ -1,8 +1,8 @@
-"""What the checkout pages read from the core facade (`app.extensions["bridge"]`).
+"""What the checkout pages need of the use cases, and their answers as small typed values.
 
-The facade answers with plain JSON-like documents (the same ones the JSON API serves). This
-module reads the few fields the pages need into small typed values, so that the templates and
-the summary never poke into raw documents.
+The use cases answer with the documents the JSON API serves. `UseCases` is the checkout's view
+of them (the `CheckoutCore` protocol: a test can stand in for it); this module then reads the few
+fields the pages need into small typed values, so the templates never poke into raw documents.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from bridge.api.inputs import parse_selection
+from bridge.services import access, quotes, sites
+from bridge.services.context import Context
 
 
 class CheckoutCore(Protocol):
@@ -32,6 +36,37 @@ class CheckoutCore(Protocol):
     def cancel_scheduled_change(self, site_id: int, actor: Any) -> Any: ...
 
     def use_checkout_token(self, jti: str, exp: int) -> Any: ...
+
+
+class UseCases:
+    """`CheckoutCore` on the bridge's use cases, for one request's context."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def site_view(self, site_id: int) -> Mapping[str, Any]:
+        return sites.site_view(self._ctx, site_id)
+
+    def options(
+        self, site_id: int, product: str | None = None, plan: str | None = None
+    ) -> Mapping[str, Any]:
+        return sites.options(self._ctx, site_id, product=product, plan=plan)
+
+    def create_quote(
+        self, site_id: int, selection: Mapping[str, Any], actor: Any
+    ) -> Mapping[str, Any]:
+        return quotes.create_quote(self._ctx, site_id, parse_selection(selection), actor)
+
+    def commit_quote(
+        self, quote_id: str, actor: Any, site_id: int | None = None
+    ) -> Mapping[str, Any]:
+        return quotes.commit_quote(self._ctx, quote_id, actor, site_id=site_id)
+
+    def cancel_scheduled_change(self, site_id: int, actor: Any) -> Any:
+        return quotes.cancel_scheduled_change(self._ctx, site_id, actor)
+
+    def use_checkout_token(self, jti: str, exp: int) -> Any:
+        return access.use_checkout_token(self._ctx, jti, exp)
 
 
 Billing = Mapping[str, Any] | str  # {"every": 1, "unit": "month"} or "once"

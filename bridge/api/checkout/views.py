@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -26,6 +24,7 @@ from bridge.api.checkout.facade import (
     CheckoutCore,
     Offer,
     SiteState,
+    UseCases,
     billing_from_key,
     billing_key,
     read_offer,
@@ -40,7 +39,9 @@ from bridge.api.checkout.session import (
     csrf_matches,
 )
 from bridge.api.checkout.summary import OrderSummary, billing_phrase, order_summary
+from bridge.api.state import ctx, state
 from bridge.domain.errors import BridgeError, NotEligible
+from bridge.services.context import Actor, owner
 
 blueprint = Blueprint(
     "checkout",
@@ -61,8 +62,7 @@ MAX_QUANTITY = 999
 
 
 def _setting(name: str) -> Any:
-    settings = current_app.extensions.get("bridge.settings")
-    return getattr(settings, name, None)
+    return getattr(ctx().settings, name, None)
 
 
 def _secret() -> str:
@@ -77,25 +77,16 @@ def _codec() -> SessionCodec:
 
 
 def _now() -> datetime:
-    clock = current_app.extensions.get("bridge.clock")
-    if clock is None:
-        return datetime.now(UTC)
-    now = getattr(clock, "now", clock)
-    value = now()
-    assert isinstance(value, datetime)
-    return value
+    return ctx().clock.now()
 
 
 def _core() -> CheckoutCore:
-    core: CheckoutCore = current_app.extensions["bridge"]
-    return core
+    found = state()
+    return found.checkout_core if found.checkout_core is not None else UseCases(found.ctx)
 
 
-def _actor(session: CheckoutSession) -> Any:
-    factory: Callable[..., Any] | None = current_app.extensions.get("checkout_actor")
-    if factory is not None:
-        return factory(session.site_id, session.user_id)
-    return {"kind": "owner", "site_id": session.site_id, "user_id": session.user_id}
+def _actor(session: CheckoutSession) -> Actor:
+    return owner(session.site_id, session.user_id)
 
 
 def _secure() -> bool:

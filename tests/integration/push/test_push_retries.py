@@ -21,9 +21,12 @@ from flask import Flask
 
 from bridge import create_app
 from bridge.adapters.storage import migrate
+from bridge.app import runtime_of
 from bridge.config import load_settings
-from bridge.jobs import RetryPolicy, backoff_delay_s
+from bridge.services import pushes, sites
+from bridge.services.pushes import RetryPolicy
 from tests.integration.push.receiver import Receiver
+from tests.services.conftest import send_event
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "whsec_" + base64.b64encode(b"push-retry-tests-secret-32-bytes").decode()
@@ -74,7 +77,7 @@ def app(tmp_path: Path, receiver: Receiver, dice: Dice) -> Iterator[Flask]:
     migrate(settings.database_url)
     app = create_app(settings, rand=dice)
     yield app
-    app.extensions["bridge.runtime"].engine.dispose()
+    runtime_of(app).close()
 
 
 def create_site(app: Flask, receiver: Receiver, site_id: int) -> None:
@@ -85,22 +88,22 @@ def create_site(app: Flask, receiver: Receiver, site_id: int) -> None:
         "owner": {"user_id": 100 + site_id, "email": f"o{site_id}@example.com", "locale": "en_US"},
         "timezone": "UTC",
     }
-    outcome = app.extensions["bridge"].handle_event(f"evt-site-{site_id}", "site.created", data)
+    outcome = send_event(runtime_of(app).ctx, f"evt-site-{site_id}", "site.created", data)
     assert outcome == "processed"
 
 
 def limits_state(app: Flask, site_id: int) -> dict[str, Any]:
-    state = app.extensions["bridge"].site_view(site_id)["limits"]
+    state = sites.site_view(runtime_of(app).ctx, site_id)["limits"]
     assert isinstance(state, dict)
     return state
 
 
 def run_retries(app: Flask) -> int:
-    return int(app.extensions["bridge.runtime"].queue.run_scheduled())
+    return int(runtime_of(app).queue.run_scheduled())
 
 
 def scheduled_delays_s(app: Flask) -> list[float]:
-    huey = app.extensions["bridge.runtime"].queue.huey
+    huey = runtime_of(app).queue.huey
     now = datetime.now(UTC).replace(tzinfo=None)
     return [(task.eta - now).total_seconds() for task in huey.scheduled()]
 
@@ -177,7 +180,7 @@ def test_a_push_is_dead_after_max_attempts_with_its_last_error_visible(
     assert state["dead"] is True
     assert "503" in state["last_error"]
     assert len(receiver.state.log) == 4  # max_attempts
-    assert app.extensions["bridge"].sites_behind() == []  # reconcile leaves dead sites alone
+    assert pushes.sites_behind(runtime_of(app).ctx) == []  # reconcile leaves dead sites alone
 
     # The operator sees it with `bridge sites`, and `bridge repush --dead` brings it back.
     env = environment(tmp_path, receiver, BRIDGE_CONFIG=str(ROOT / "config.yaml"))
@@ -225,4 +228,4 @@ def test_backoff_delay_is_a_random_part_of_the_capped_exponential(
     attempt: int, rand: float, expected_s: float
 ) -> None:
     policy = RetryPolicy(max_attempts=8, base_delay_s=2.0, max_delay_s=60.0)
-    assert backoff_delay_s(attempt, policy, lambda: rand) == pytest.approx(expected_s)
+    assert policy.delay_s(attempt, lambda: rand) == pytest.approx(expected_s)

@@ -22,8 +22,11 @@ from flask import Flask
 
 from bridge import create_app
 from bridge.adapters.storage import migrate
+from bridge.app import runtime_of
 from bridge.config import load_settings
+from bridge.services import sites
 from tests.integration.push.receiver import Receiver
+from tests.services.conftest import send_event
 from tests.support.processes import log_tail, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,15 +85,15 @@ def app(env: dict[str, str]) -> Iterator[Flask]:
     migrate(settings.database_url)
     app = create_app(settings)
     yield app
-    app.extensions["bridge.runtime"].engine.dispose()
+    runtime_of(app).close()
 
 
 def behind(app: Flask) -> list[int]:
-    facade = app.extensions["bridge"]
+    ctx = runtime_of(app).ctx
     return [
         site_id
         for site_id in SITES
-        if (state := facade.site_view(site_id)["limits"])["applied_version"]
+        if (state := sites.site_view(ctx, site_id)["limits"])["applied_version"]
         < state["desired_version"]
     ]
 
@@ -98,7 +101,7 @@ def behind(app: Flask) -> list[int]:
 def test_every_site_converges_after_a_worker_is_killed_mid_push(
     app: Flask, env: dict[str, str], receiver: Receiver, tmp_path: Path
 ) -> None:
-    facade = app.extensions["bridge"]
+    ctx = runtime_of(app).ctx
     for site_id in SITES:
         data = {
             "site_id": site_id,
@@ -107,7 +110,7 @@ def test_every_site_converges_after_a_worker_is_killed_mid_push(
             "owner": {"user_id": site_id, "email": f"o{site_id}@example.com", "locale": "en_US"},
             "timezone": "UTC",
         }
-        assert facade.handle_event(f"created-{site_id}", "site.created", data) == "processed"
+        assert send_event(ctx, f"created-{site_id}", "site.created", data) == "processed"
     assert behind(app) == list(SITES)  # queued in SQLite, nobody consuming yet
 
     receiver.state.hang_all = True
@@ -140,7 +143,7 @@ def test_every_site_converges_after_a_worker_is_killed_mid_push(
             stop_server(process)
 
     for site_id in SITES:
-        state = facade.site_view(site_id)["limits"]
+        state = sites.site_view(ctx, site_id)["limits"]
         assert receiver.state.applied[site_id] == state["desired_version"]
         assert state["last_error"] is None and not state["dead"]
     print(

@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine
 
 from bridge.adapters.storage import make_engine, make_session_factory, migrate
+from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.config import Settings, load_settings
-from bridge.services.bridge import Bridge
+from bridge.services.context import Context
+from tests.services.conftest import send_event
 from tests.services.fakes import FakeClock, FakeQueue
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,17 +57,18 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def make_bridge(engine: Engine, settings: Settings, clock: FakeClock) -> Callable[..., Bridge]:
-    def build(**changes: Any) -> Bridge:
-        return Bridge(
-            replace(settings, **changes), make_session_factory(engine), clock, FakeQueue()
-        )
+def make_ctx(engine: Engine, settings: Settings, clock: FakeClock) -> Callable[..., Context]:
+    def build(**changes: Any) -> Context:
+        queue = FakeQueue()
+        uow = unit_of_work_factory(make_session_factory(engine), queue)
+        return Context(replace(settings, **changes), uow, clock, queue)
 
     return build
 
 
-def create_site(bridge: Bridge, site_id: int, user_id: int) -> None:
-    bridge.handle_event(
+def create_site(ctx: Context, site_id: int, user_id: int) -> None:
+    send_event(
+        ctx,
         f"created-{site_id}",
         "site.created",
         {

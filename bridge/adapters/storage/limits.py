@@ -1,0 +1,203 @@
+"""Repositories for limits documents (per site and the network default), webhook receipts and
+used checkout tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from bridge.adapters.storage.models import (
+    CheckoutTokenUse,
+    DefaultLimitsRow,
+    LimitsDocumentRow,
+    SiteRow,
+    WebhookReceipt,
+)
+from bridge.errors import NotFound
+from bridge.services.ports import LimitsState
+
+DOCS = cast(Table, LimitsDocumentRow.__table__)
+DEFAULTS = cast(Table, DefaultLimitsRow.__table__)
+SITES = cast(Table, SiteRow.__table__)
+RECEIPTS = cast(Table, WebhookReceipt.__table__)
+TOKENS = cast(Table, CheckoutTokenUse.__table__)
+
+
+def _state(row: RowMapping) -> LimitsState:
+    return LimitsState(
+        site_id=row["site_id"],
+        desired_version=row["desired_version"],
+        applied_version=row["applied_version"],
+        document=row["document"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        dead=bool(row["dead"]),
+        next_attempt_at=row["next_attempt_at"],
+    )
+
+
+class SqlLimits:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def _row(self, site_id: int, lock: bool = False) -> RowMapping | None:
+        stmt = select(DOCS).where(DOCS.c.site_id == site_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self._s.execute(stmt).mappings().first()
+
+    def get(self, site_id: int) -> LimitsState | None:
+        row = self._row(site_id)
+        return None if row is None else _state(row)
+
+    def desire(
+        self, site_id: int, document: Callable[[int], Mapping[str, Any]], at: datetime
+    ) -> int:
+        row = self._row(site_id, lock=True)
+        version = (0 if row is None else int(row["desired_version"])) + 1
+        values: dict[str, Any] = {
+            "desired_version": version,
+            "document": dict(document(version)),
+            "attempts": 0,
+            "last_error": None,
+            "dead": False,
+            "next_attempt_at": None,
+            "updated_at": at,
+        }
+        if row is None:
+            self._s.execute(insert(DOCS).values(site_id=site_id, applied_version=0, **values))
+        else:
+            self._s.execute(update(DOCS).where(DOCS.c.site_id == site_id).values(**values))
+        return version
+
+    def _must(self, site_id: int) -> RowMapping:
+        row = self._row(site_id, lock=True)
+        if row is None:
+            raise NotFound(f"Site {site_id} has no limits document.", "site_not_found")
+        return row
+
+    def acknowledge(self, site_id: int, applied_version: int, at: datetime) -> LimitsState:
+        """The plugin applied `applied_version`: never backwards, never past the desired one."""
+        row = self._must(site_id)
+        applied = max(row["applied_version"], min(applied_version, row["desired_version"]))
+        values: dict[str, Any] = {"applied_version": applied, "updated_at": at}
+        if applied >= row["desired_version"]:
+            values.update(attempts=0, last_error=None, dead=False, next_attempt_at=None)
+        self._s.execute(update(DOCS).where(DOCS.c.site_id == site_id).values(**values))
+        return _state(self._must(site_id))
+
+    def record_failure(
+        self,
+        site_id: int,
+        version: int,
+        error: str,
+        dead: bool,
+        next_attempt_at: datetime | None,
+        at: datetime,
+    ) -> LimitsState:
+        row = self._must(site_id)
+        if version >= row["desired_version"]:  # a failure of an older version is history
+            self._s.execute(
+                update(DOCS)
+                .where(DOCS.c.site_id == site_id)
+                .values(
+                    attempts=row["attempts"] + 1,
+                    last_error=error[:2000],
+                    dead=dead,
+                    next_attempt_at=None if dead else next_attempt_at,
+                    updated_at=at,
+                )
+            )
+        else:
+            self._s.execute(update(DOCS).where(DOCS.c.site_id == site_id).values(updated_at=at))
+        return _state(self._must(site_id))
+
+    def behind(self, include_dead: bool) -> list[int]:
+        stmt = (
+            select(DOCS.c.site_id)
+            .join(SITES, SITES.c.id == DOCS.c.site_id)
+            .where(DOCS.c.applied_version < DOCS.c.desired_version, SITES.c.deleted_at.is_(None))
+            .order_by(DOCS.c.site_id)
+        )
+        if not include_dead:
+            stmt = stmt.where(DOCS.c.dead.is_(False))
+        return [int(x) for x in self._s.execute(stmt).scalars()]
+
+    def default_document(
+        self, limits: Mapping[str, Any], document: Callable[[int], Mapping[str, Any]], at: datetime
+    ) -> tuple[int, dict[str, Any]]:
+        row = (
+            self._s.execute(select(DEFAULTS).where(DEFAULTS.c.id == 1).with_for_update())
+            .mappings()
+            .first()
+        )
+        if (
+            row is not None
+            and row["document"] is not None
+            and row["document"].get("limits") == dict(limits)
+        ):
+            return int(row["desired_version"]), dict(row["document"])
+        version = (0 if row is None else int(row["desired_version"])) + 1
+        doc = dict(document(version))
+        if row is None:
+            self._s.execute(
+                insert(DEFAULTS).values(
+                    id=1,
+                    desired_version=version,
+                    applied_version=0,
+                    attempts=0,
+                    dead=False,
+                    document=doc,
+                    updated_at=at,
+                )
+            )
+        else:
+            self._s.execute(
+                update(DEFAULTS)
+                .where(DEFAULTS.c.id == 1)
+                .values(desired_version=version, document=doc, updated_at=at)
+            )
+        return version, doc
+
+    def default_version(self) -> int | None:
+        value = self._s.execute(select(DEFAULTS.c.desired_version).where(DEFAULTS.c.id == 1))
+        found = value.scalar()
+        return None if found is None else int(found)
+
+
+class SqlReceipts:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def seen(self, webhook_id: str) -> bool:
+        found = self._s.execute(
+            select(RECEIPTS.c.id).where(RECEIPTS.c.webhook_id == webhook_id)
+        ).first()
+        return found is not None
+
+    def add(self, webhook_id: str, type: str, outcome: str, at: datetime) -> None:
+        """Record a receipt; the unique id makes a concurrent second delivery a `Duplicate`."""
+        self._s.execute(
+            insert(RECEIPTS).values(
+                webhook_id=webhook_id, type=type, outcome=outcome, received_at=at
+            )
+        )
+
+
+class SqlTokens:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def use(self, jti: str, exp: datetime, at: datetime) -> bool:
+        """Record a token id as used; the primary key makes a second use a `Duplicate`."""
+        self._s.execute(insert(TOKENS).values(jti=jti[:64], exp=exp, used_at=at))
+        return True
+
+    def forget_expired(self, before: datetime) -> int:
+        result = self._s.execute(delete(TOKENS).where(TOKENS.c.exp < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]

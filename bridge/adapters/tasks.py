@@ -1,0 +1,127 @@
+"""The queue's tasks on Huey: push a site, push the defaults, reconcile, roll over, purge tokens.
+
+Each task only calls a use case (through `PushRunner` for pushes). A retry of a push is a new task
+scheduled with `schedule(delay=...)`, carrying its attempt number; the delay is the runner's.
+
+Why a push chain marks itself in the queue's key-value store: the periodic reconcile re-queues
+every site that is behind, and without the mark it would start a second chain (attempt 1 again)
+beside one that is waiting out its backoff, so a failing site would never reach its dead state.
+The mark has a deadline so a chain lost with a killed worker stops counting after a while; the
+reconcile run at worker start-up ignores marks, since that is exactly when chains get lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from huey import Huey, crontab
+
+from bridge.adapters.queue import HueyLimitsQueue
+from bridge.services.access import forget_used_tokens
+from bridge.services.pushes import PushRunner
+
+__all__ = ["JobHandles", "register_jobs"]
+
+log = logging.getLogger(__name__)
+
+# A chain's mark outlives its longest wait by this much (the push's own timeouts and queue lag).
+_MARK_SLACK = timedelta(minutes=2)
+
+
+@dataclass
+class JobHandles:
+    push_site: Any
+    push_defaults: Any
+    reconcile: Callable[[bool], int]
+    roll_over: Any
+    forget_tokens: Any
+
+
+def _mark_key(site_id: int) -> str:
+    return f"bridge:push-chain:{site_id}"
+
+
+def register_jobs(
+    huey: Huey,
+    runner: PushRunner,
+    queue: HueyLimitsQueue,
+    *,
+    reconcile_every: str = "*/5",
+    roll_over_every: str = "*",
+) -> JobHandles:
+    """Register the tasks on `huey` (names are stable: every process must agree on them)."""
+    clock = runner.ctx.clock
+
+    def mark(site_id: int, wait_s: float) -> None:
+        deadline = clock.now() + timedelta(seconds=wait_s) + _MARK_SLACK
+        huey.put(_mark_key(site_id), deadline.timestamp())
+
+    def marked(site_id: int) -> bool:
+        deadline = huey.get(_mark_key(site_id), peek=True)
+        return deadline is not None and float(deadline) > clock.now().timestamp()
+
+    # Huey's decorators are untyped; applying them as calls keeps our functions typed.
+    def push_site_limits_fn(site_id: int, version: int = 0, attempt: int = 1) -> None:
+        mark(site_id, 0)
+        result = runner.push_site(site_id, attempt)
+        if result.retry_in_s is not None:
+            mark(site_id, result.retry_in_s)
+            push_site_limits.schedule(
+                args=(site_id, result.version or version, attempt + 1), delay=result.retry_in_s
+            )
+        else:
+            huey.delete(_mark_key(site_id))
+
+    def push_default_limits_fn(attempt: int = 1) -> None:
+        result = runner.push_defaults(attempt)
+        if result.retry_in_s is not None:
+            push_default_limits.schedule(args=(attempt + 1,), delay=result.retry_in_s)
+
+    def reconcile_now(force: bool) -> int:
+        queued = 0
+        for site_id in runner.behind():
+            if not force and marked(site_id):
+                continue
+            mark(site_id, 0)
+            push_site_limits(site_id)
+            queued += 1
+        if queued:
+            log.info("reconcile queued %d pushes", queued)
+        return queued
+
+    def reconcile_pushes_fn() -> None:
+        reconcile_now(force=False)
+
+    def roll_over_fn() -> None:
+        runner.roll_over()
+
+    def forget_tokens_fn() -> None:
+        forgotten = forget_used_tokens(runner.ctx)
+        if forgotten:
+            log.info("forgot %d used checkout token ids", forgotten)
+
+    push_site_limits: Any = huey.task(name="push_site_limits")(push_site_limits_fn)
+    push_default_limits: Any = huey.task(name="push_default_limits")(push_default_limits_fn)
+    huey.periodic_task(crontab(minute=reconcile_every), name="reconcile_pushes")(
+        reconcile_pushes_fn
+    )
+    roll_over_memberships: Any = huey.periodic_task(
+        crontab(minute=roll_over_every), name="roll_over_memberships"
+    )(roll_over_fn)
+    # Daily, at a quiet minute: used token ids only need to outlive their token by a day.
+    forget_tokens: Any = huey.periodic_task(
+        crontab(minute="17", hour="3"), name="forget_used_checkout_tokens"
+    )(forget_tokens_fn)
+
+    queue.bind(push_site=push_site_limits, push_defaults=push_default_limits)
+    return JobHandles(
+        push_site=push_site_limits,
+        push_defaults=push_default_limits,
+        reconcile=reconcile_now,
+        roll_over=roll_over_memberships,
+        forget_tokens=forget_tokens,
+    )

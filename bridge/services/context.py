@@ -1,0 +1,64 @@
+"""What every use case is given: settings, a unit-of-work factory and the clock; and who acts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from bridge.config import Settings
+from bridge.domain.catalog import Catalog, Policy
+from bridge.services.ports import Clock, LimitsQueue, UnitOfWorkFactory
+
+ActorKind = Literal["operator", "owner", "network", "system"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the operator, a site's owner (through the checkout), the network, the bridge."""
+
+    kind: ActorKind
+    site_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        """A short, stable text for the audit log and the ledger."""
+        if self.kind == "owner":
+            return f"owner:user:{self.user_id}@site:{self.site_id}"
+        return self.kind
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator"
+
+
+OPERATOR = Actor("operator")
+NETWORK = Actor("network")
+SYSTEM = Actor("system")
+
+
+def owner(site_id: int, user_id: int | None) -> Actor:
+    return Actor("owner", site_id, user_id)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The use cases' dependencies, built once by `bridge.bootstrap`."""
+
+    settings: Settings
+    uow: UnitOfWorkFactory
+    clock: Clock
+    queue: LimitsQueue
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.settings.catalog
+
+    @property
+    def policy(self) -> Policy:
+        return self.settings.policy
+
+    def now(self) -> datetime:
+        """The clock's instant to the second (stored instants carry no microseconds)."""
+        return self.clock.now().replace(microsecond=0)

@@ -1,0 +1,112 @@
+"""Limits documents: a new version for every change that reaches a site, and the network default.
+
+Every write of a membership goes through `save_membership`, which writes it under the optimistic
+lock and gives each of its live sites a new limits document, pushed after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bridge.contract import default_limits_document as default_document
+from bridge.contract import limits_document as site_document
+from bridge.domain.membership import Membership
+from bridge.domain.proration import limits_of
+from bridge.errors import NoMembership, NotFound
+from bridge.services.context import Context
+from bridge.services.ports import SiteRecord, UnitOfWork
+from bridge.services.views import membership_snapshot_for_push, site_limits
+
+log = logging.getLogger(__name__)
+
+
+def live_site(uow: UnitOfWork, site_id: int) -> SiteRecord:
+    """A site that exists and was not deleted; NotFound otherwise."""
+    site = uow.sites.get(site_id)
+    if site is None or site.deleted_at is not None:
+        raise NotFound(f"There is no site {site_id}.", "site_not_found")
+    return site
+
+
+def membership_of(
+    uow: UnitOfWork, site: SiteRecord, *, lock: bool = False
+) -> tuple[int, Membership]:
+    """The site's membership id and value; NoMembership when it has none yet."""
+    if site.membership_id is None:
+        raise NoMembership(f"Site {site.id} has no membership yet.")
+    return site.membership_id, uow.memberships.get(site.membership_id, lock=lock)
+
+
+def bump_site(ctx: Context, uow: UnitOfWork, site: SiteRecord, m: Membership | None) -> int:
+    """A new limits document version for one site, pushed after the commit."""
+    now = ctx.now()
+    limits = site_limits(ctx.catalog, m, site.domain(), ctx.settings.default_plan).to_json()
+    membership = None if m is None else dict(membership_snapshot_for_push(ctx.catalog, m))
+    version = uow.limits.desire(
+        site.id,
+        lambda v: site_document(
+            site_id=site.id, version=v, issued_at=now, limits=limits, membership=membership
+        ),
+        now,
+    )
+    uow.push_after_commit(site.id, version)
+    return version
+
+
+def bump_membership_sites(ctx: Context, uow: UnitOfWork, membership_id: int) -> None:
+    """Every live site of the membership gets a new document of the membership as stored."""
+    m = uow.memberships.get(membership_id)
+    for site in uow.sites.live_of(membership_id):
+        bump_site(ctx, uow, site, m)
+
+
+def save_membership(
+    ctx: Context, uow: UnitOfWork, membership_id: int, before: Membership, after: Membership
+) -> Membership:
+    """Write `after` over `before` (optimistic lock) and bump every site's limits document;
+    `after` as stored (its new version)."""
+    version = uow.memberships.save(membership_id, before.version, after, ctx.now())
+    bump_membership_sites(ctx, uow, membership_id)
+    return replace(after, version=version)
+
+
+def limits_document(ctx: Context, site_id: int) -> tuple[str, int, dict[str, object]]:
+    """(site url, desired version, signed-body document) of a site; NotFound when gone."""
+    with ctx.uow() as uow:
+        site = live_site(uow, site_id)
+        state = uow.limits.get(site_id)
+        if state is None or state.document is None:
+            m = None if site.membership_id is None else membership_of(uow, site)[1]
+            bump_site(ctx, uow, site, m)
+            uow.forget_pushes()  # the caller is about to push it
+            state = uow.limits.get(site_id)
+            assert state is not None and state.document is not None
+        uow.commit()
+        return site.url, state.desired_version, dict(state.document)
+
+
+def default_limits_document(ctx: Context) -> tuple[int, dict[str, object]]:
+    """(version, document) of the network's default limits: the default plan's limits."""
+    limits = limits_of(ctx.catalog, ctx.settings.default_plan, {}, None).to_json()
+    now = ctx.now()
+    with ctx.uow() as uow:
+        version, doc = uow.limits.default_document(
+            limits, lambda v: default_document(version=v, issued_at=now, limits=limits), now
+        )
+        uow.commit()
+    return version, doc
+
+
+def sync_default_limits(ctx: Context) -> bool:
+    """At start-up: a new version (and a push) when the default plan's limits changed."""
+    with ctx.uow() as uow:
+        before = uow.limits.default_version()
+    version, _doc = default_limits_document(ctx)
+    changed = before != version
+    if changed:
+        try:
+            ctx.queue.enqueue_default_limits()
+        except Exception:  # the next start-up or the operator's repush sends it
+            log.exception("could not queue the default limits push")
+    return changed
