@@ -137,3 +137,16 @@ def test_cancelling_now_credits_the_unused_value_to_the_balance(
     assert view["membership"]["plan"]["id"] == "free"
     assert view["membership"]["balance"] == "14.50"
     assert operator.ledger_of(ctx, 2)["entries"][-1]["kind"] == "cancellation_credit"
+
+
+def test_the_roll_over_counts_the_change_invoices_it_voids(
+    make_ctx: Callable[..., Context], clock: FakeClock
+) -> None:
+    ctx = make_ctx(gateway="manual", change_invoice_ttl_s=90 * 86400)
+    create_site(ctx)
+    quote = quotes.create_quote(ctx, 2, parse_selection({"plan": "premium"}), OWNER)
+    quotes.commit_quote(ctx, quote["id"], OWNER)
+    clock.set(datetime(2026, 5, 1, tzinfo=UTC))
+    counts = renewals.roll_over(ctx)
+    assert counts["voided"] == 1
+    assert renewals.roll_over(ctx)["voided"] == 0

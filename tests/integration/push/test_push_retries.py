@@ -229,3 +229,19 @@ def test_backoff_delay_is_a_random_part_of_the_capped_exponential(
 ) -> None:
     policy = RetryPolicy(max_attempts=8, base_delay_s=2.0, max_delay_s=60.0)
     assert policy.delay_s(attempt, lambda: rand) == pytest.approx(expected_s)
+
+
+def test_the_recorded_next_attempt_is_when_the_queue_retries(
+    app: Flask, receiver: Receiver, dice: Dice
+) -> None:
+    dice.values = [0.25]
+    receiver.state.script.append("503")
+    before = datetime.now(UTC)
+    create_site(app, receiver, 2)
+    state = limits_state(app, 2)
+    recorded_s = (datetime.fromisoformat(state["next_attempt_at"]) - before).total_seconds()
+    [scheduled_s] = scheduled_delays_s(app)
+    # One formula: a quarter of the 2 s ceiling in both places (stored instants are whole
+    # seconds, so the recorded one may be up to a second earlier, never later).
+    assert scheduled_s == pytest.approx(0.5, abs=0.2)
+    assert scheduled_s - 1.05 <= recorded_s <= scheduled_s + 0.05
