@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
+from bridge.errors import QueueNotBound
+
 __all__ = ["HueyLimitsQueue", "QueueNotBound", "TaskHandle", "make_huey"]
 
 log = logging.getLogger(__name__)
@@ -29,10 +31,6 @@ class TaskHandle(Protocol):
     """What we use of a Huey task wrapper: call it to enqueue."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
-
-
-class QueueNotBound(RuntimeError):
-    """A push was enqueued before the jobs were registered (a wiring bug in the app factory)."""
 
 
 def make_huey(backend: str, *, path: str | None = None, redis_url: str | None = None) -> Huey:

@@ -18,15 +18,9 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from bridge.errors import InvalidSecret, InvalidToken
+
 _PREFIX = "whsec_"
-
-
-class InvalidSecret(ValueError):
-    """The configured secret is not a `whsec_` + base64 string."""
-
-
-class InvalidToken(ValueError):
-    """A checkout token is malformed, forged or expired."""
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -104,5 +98,5 @@ def read_checkout_token(secret: str, token: str, now_s: int) -> dict[str, Any]:
         if not isinstance(payload.get(field), kind):
             raise InvalidToken(f"the token has no valid '{field}'")
     if payload["exp"] < now_s:
-        raise InvalidToken("the token has expired")
+        raise InvalidToken("the token has expired", InvalidToken.EXPIRED)
     return payload

@@ -7,12 +7,10 @@ Two transports carry the same signed JSON document:
 - XML-RPC: ``bridge.setLimits(body, webhook_id, webhook_timestamp, webhook_signature)`` on
   ``{site_url}xmlrpc.php``, through python-wordpress-xmlrpc.
 
-Errors are translated here, at the boundary, into two kinds the service layer can act on:
-
-    BridgeError (bridge.errors)
-     └── WordPressError (code, retryable, status, message)
-          ├── WordPressUnavailable   retryable: timeouts, connection errors, 5xx, 429
-          └── PushRejected           not retryable: other 4xx (401 bad signature, 400 bad document)
+Errors are translated here, at the boundary, into two kinds the service layer can act on
+(defined in bridge/errors.py, under WordPressError with its `retryable` and `status`):
+WordPressUnavailable (retryable: timeouts, connection errors, 5xx, 429) and PushRejected (not
+retryable: other 4xx, such as 401 bad signature or 400 bad document).
 
 Messages are short and never contain the secret or the document.
 """
@@ -31,7 +29,7 @@ from typing import Any, Protocol
 import requests
 
 from bridge.adapters.signing import push_webhook, sign_headers
-from bridge.errors import BridgeError
+from bridge.errors import PushRejected, WordPressError, WordPressUnavailable
 
 # python-wordpress-xmlrpc 2.3 still reads `collections.Iterable` (removed in Python 3.10). The shim
 # stays in this module, before the library's first import, and nowhere else.
@@ -56,31 +54,6 @@ __all__ = [
     "XmlRpcLimitsPusher",
     "make_pusher",
 ]
-
-
-class WordPressError(BridgeError):
-    """Base of the adapter's errors: `retryable` tells the caller whether to try again."""
-
-    code = "wordpress_error"
-    retryable: bool = False
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message if status is None else f"{message} (status {status})")
-        self.status = status
-
-
-class WordPressUnavailable(WordPressError):
-    """The site could not be reached or answered 5xx/429: try again later."""
-
-    code = "wordpress_unavailable"
-    retryable = True
-
-
-class PushRejected(WordPressError):
-    """The plugin refused the push (bad signature, bad document, XML-RPC disabled...)."""
-
-    code = "push_rejected"
-    retryable = False
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
-from bridge.adapters.signing import InvalidToken, read_checkout_token
+from bridge.adapters.signing import read_checkout_token
 from bridge.api import openapi
-from bridge.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+from bridge.errors import Forbidden, InvalidRequest, InvalidToken, NotFound, Unauthorized
 from bridge.services.bridge import Bridge
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")

@@ -21,7 +21,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from bridge.adapters.signing import InvalidToken, read_checkout_token
+from bridge.adapters.signing import read_checkout_token
 from bridge.api.checkout.facade import (
     CheckoutCore,
     Offer,
@@ -41,6 +41,7 @@ from bridge.api.checkout.session import (
 )
 from bridge.api.checkout.summary import OrderSummary, billing_phrase, order_summary
 from bridge.domain.errors import BridgeError, NotEligible
+from bridge.errors import InvalidToken
 
 blueprint = Blueprint(
     "checkout",
