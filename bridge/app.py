@@ -22,11 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.adapters.queue import HueyLimitsQueue, make_huey
-from bridge.adapters.signing import derive_key
 from bridge.adapters.storage import make_engine, make_session_factory
 from bridge.adapters.wordpress import LimitsPusher, make_pusher
 from bridge.api import health, webhooks
 from bridge.config import QueueSettings, Settings, load_settings
+from bridge.contract import derive_key
 from bridge.jobs import JobHandles, PushRunner, RetryPolicy, register_jobs
 from bridge.services.bridge import Bridge
 from bridge.services.ports import SystemClock

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from bridge.adapters.signing import secret_bytes
 from bridge.adapters.storage.engine import normalize_url
 from bridge.catalog_file import catalog_from, load_catalog_file, load_yaml, policy_from
+from bridge.contract import secret_bytes
 from bridge.domain.catalog import Catalog, Policy
 from bridge.errors import ConfigError, InvalidSecret
 

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import requests
 
-from bridge.adapters.signing import push_webhook, sign_headers
+from bridge.contract import push_webhook, sign_headers
 from bridge.errors import PushRejected, WordPressError, WordPressUnavailable
 
 # python-wordpress-xmlrpc 2.3 still reads `collections.Iterable` (removed in Python 3.10). The shim

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
-from bridge.adapters.signing import read_checkout_token
 from bridge.api import openapi
+from bridge.contract import read_checkout_token
 from bridge.errors import Forbidden, InvalidRequest, InvalidToken, NotFound, Unauthorized
 from bridge.services.bridge import Bridge
 

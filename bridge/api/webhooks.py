@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Flask, Response, current_app, request
 from standardwebhooks import Webhook
 
-from bridge.adapters.signing import events_webhook
+from bridge.contract import events_webhook
 from bridge.errors import InvalidRequest, InvalidSignature
 
 __all__ = ["TOLERANCE", "register", "verify_signed_body"]

@@ -79,7 +79,7 @@ def operator() -> dict[str, str]:
 def as_owner(
     site_id: int, user_id: int = 5, exp: int = 1_900_000_000, jti: str = "a" * 32
 ) -> dict[str, str]:
-    from bridge.adapters.signing import mint_checkout_token
+    from bridge.contract import mint_checkout_token
 
     token = mint_checkout_token(
         SECRET, {"site_id": site_id, "user_id": user_id, "exp": exp, "jti": jti, "intent": "change"}

@@ -19,9 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from bridge.adapters.signing import events_webhook, sign_headers
 from bridge.adapters.storage import migrate
 from bridge.config import load_settings
+from bridge.contract import events_webhook, sign_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + base64.b64encode(b"webhook-tests-secret-32-bytes!!!").decode()

@@ -21,7 +21,6 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from bridge.adapters.signing import read_checkout_token
 from bridge.api.checkout.facade import (
     CheckoutCore,
     Offer,
@@ -40,6 +39,7 @@ from bridge.api.checkout.session import (
     csrf_matches,
 )
 from bridge.api.checkout.summary import OrderSummary, billing_phrase, order_summary
+from bridge.contract import read_checkout_token
 from bridge.domain.errors import BridgeError, NotEligible
 from bridge.errors import InvalidToken
 
