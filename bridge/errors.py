@@ -206,9 +206,10 @@ class InvoiceClosed(Conflict):
 
     code = "invoice_closed"
 
-    def __init__(self, message: str, *, status: str) -> None:
-        super().__init__(message, f"invoice_{status}")
-        self.status = status
+    def __init__(self, message: str, code: str | None = None, *, status: str | None = None) -> None:
+        # Either the invoice's status (code invoice_<status>) or the code itself.
+        super().__init__(message, f"invoice_{status}" if status is not None else code)
+        self.status = status if status is not None else self.code.removeprefix("invoice_")
 
 
 class Unprocessable(BridgeError):
@@ -222,9 +223,16 @@ class PaymentMismatch(Unprocessable):
 
     code = "amount_mismatch"
 
-    def __init__(self, message: str, *, field: Literal["amount", "currency"]) -> None:
-        super().__init__(message, f"{field}_mismatch")
-        self.field = field
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        *,
+        field: Literal["amount", "currency"] | None = None,
+    ) -> None:
+        # Either what differs (code <field>_mismatch) or the code itself.
+        super().__init__(message, f"{field}_mismatch" if field is not None else code)
+        self.field = self.code.removesuffix("_mismatch")
 
 
 class NoChange(Unprocessable):

@@ -45,6 +45,8 @@ from bridge.errors import (
         (InvoiceClosed("Invoice 7 expired.", status="expired"), 409, "invoice_expired"),
         (PaymentMismatch("Not 10.00.", field="amount"), 422, "amount_mismatch"),
         (PaymentMismatch("In USD.", field="currency"), 422, "currency_mismatch"),
+        (PaymentMismatch("In USD.", "currency_mismatch"), 422, "currency_mismatch"),
+        (InvoiceClosed("Invoice 7 is paid.", "invoice_paid"), 409, "invoice_paid"),
         (NoChange("Nothing would change."), 422, "no_change"),
         (Blocked("Too many posts."), 422, "blocked"),
         (NoMembership("Site 2 has no membership yet."), 422, "no_membership"),
@@ -86,3 +88,10 @@ def test_the_docstring_draws_every_class_of_the_tree() -> None:
     assert [name for name in classes if name not in doc] == []
     for name in classes:
         assert (getattr(bridge.errors, name).__doc__ or "").strip(), name
+
+
+def test_a_closed_invoice_and_a_payment_mismatch_say_what_by_attribute() -> None:
+    assert InvoiceClosed("Invoice 7 is void.", status="void").status == "void"
+    assert InvoiceClosed("Invoice 7 expired.", "invoice_expired").status == "expired"
+    assert PaymentMismatch("Not 10.00.", field="amount").field == "amount"
+    assert PaymentMismatch("In USD.", "currency_mismatch").field == "currency"
