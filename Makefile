@@ -50,6 +50,7 @@ test: deps venv lint typecheck php-lint phpunit pytest
 
 bench: venv
 	$(BIN)/python bench/quote.py
+	$(BIN)/python bench/commit.py
 	$(BIN)/python bench/push.py
 
 clean:

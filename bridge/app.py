@@ -16,11 +16,11 @@ from typing import Any
 
 from flask import Flask
 
-from bridge.adapters.signing import derive_key, events_webhook
 from bridge.api import health, webhooks
 from bridge.api.state import KEY, AppState
 from bridge.bootstrap import Runtime, bootstrap
 from bridge.config import Settings, load_settings
+from bridge.contract import derive_key, events_webhook
 from bridge.services.ports import Clock, Pusher
 
 __all__ = ["MAX_CONTENT_LENGTH", "build_app", "configure_logging", "runtime_of"]

@@ -36,11 +36,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from bridge.adapters.signing import InvalidSecret, secret_bytes
-from bridge.adapters.storage.engine import normalize_url
 from bridge.catalog_file import catalog_from, load_catalog_file, load_yaml, policy_from
+from bridge.contract import secret_bytes
 from bridge.domain.catalog import Catalog, Policy
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, InvalidSecret
 
 Gateway = Literal["test", "manual"]
 Transport = Literal["rest", "xmlrpc"]
@@ -170,6 +169,18 @@ def _number(where: str, raw: Any, kind: type[int] | type[float], minimum: float)
     return value
 
 
+def _database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3; other URLs pass unchanged.
+
+    Settled here, with the other settings, so that config imports no adapter; the storage adapter
+    applies the same rule to URLs that do not come through Settings (tools, tests).
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def _choice(where: str, raw: Any, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"{where}: must be one of {', '.join(choices)}, not {raw!r}")
@@ -261,7 +272,7 @@ def load_settings(
     return Settings(
         catalog=catalog,
         policy=policy,
-        database_url=normalize_url(
+        database_url=_database_url(
             _text(f"{where}: database_url", data.get("database_url", Settings.database_url))
         ),
         public_url=_text(

@@ -1,124 +1,248 @@
 """The bridge's one error tree. Every error has a stable `code` and a sentence.
 
+Every error class of the bridge is defined here, except the root and the domain's own errors,
+which live in bridge/domain/errors.py (the domain imports nothing of ours). The JSON API answers
+with the status in brackets (bridge/api/errors.py); the `code` strings are part of the API.
+
 BridgeError (bridge.domain.errors)
-├── NotEligible            a selection the billing rules refuse (reason in .code)
-├── ConfigError            config.yaml / catalog / environment problems (names file, product, field)
-├── InvalidRequest         malformed input to the API or CLI (400)
-├── Unauthorized           missing or bad credentials or signature (401)
-│   └── InvalidSignature   a webhook or push whose Standard Webhooks signature fails
-├── Forbidden              authenticated but not allowed (403)
-├── NotFound               no such site, quote, invoice, ... (404)
-├── Conflict               the state moved on (409)
-│   ├── StaleQuote         the membership changed since the quote, or it expired
-│   └── PendingChange      a change invoice is still unpaid
-├── Unprocessable          well-formed but cannot be done (422: no_change, blocked)
-└── WordPressUnavailable   the network did not answer (retryable) / PushRejected (not retryable)
+├── NotEligible               a selection the billing rules refuse (reason in .code)      (422)
+├── ConfigError               config.yaml / catalog / environment problems                (500)
+│   └── InvalidSecret         the webhook secret is not `whsec_` + base64 of ≥ 16 bytes
+├── InvalidRequest            malformed input to the API or CLI                            (400)
+│   └── ScenarioError         a malformed `bridge quote` scenario (also a ValueError)
+├── Unauthorized              missing or bad credentials or signature                      (401)
+│   ├── InvalidSignature      a webhook or push whose Standard Webhooks signature fails
+│   └── InvalidToken          a checkout token malformed or forged (invalid_token) or
+│                             past its expiry (token_expired)
+├── Forbidden                 authenticated but not allowed                                (403)
+├── NotFound                  no such site, quote, invoice, ...                            (404)
+├── Conflict                  the state moved on                                           (409)
+│   ├── ConcurrentChange      the optimistic lock lost to another writer (conflict)
+│   ├── Duplicate             a unique constraint: this was already recorded (duplicate)
+│   ├── StaleQuote            the membership changed since the quote (stale_quote)
+│   │   ├── QuoteExpired      the quote outlived its time to live (quote_expired)
+│   │   └── QuoteUsed         the quote was committed already (stale_quote)
+│   ├── PendingChange         a change invoice is still unpaid (pending_change)
+│   └── InvoiceClosed         the invoice is void, expired, ... (invoice_<status>)
+├── Unprocessable             well-formed but cannot be done                               (422)
+│   ├── PaymentMismatch       a payment's amount or currency is not the invoice's
+│   │                         (amount_mismatch, currency_mismatch)
+│   ├── NoChange              the selection is what the membership already has (no_change)
+│   ├── Blocked               the change is blocked, e.g. usage above the new limits (blocked)
+│   ├── NoMembership          the site has no membership yet (no_membership)
+│   └── InsufficientBalance   the credit balance would go below zero (insufficient_balance)
+├── WordPressError            a push to the network failed; .retryable, .status           (500)
+│   ├── WordPressUnavailable  no answer, 5xx or 429: retry later
+│   └── PushRejected          the plugin refused the push (other 4xx): do not retry
+└── QueueNotBound             a push queued before the jobs were registered (wiring bug)   (500)
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from bridge.domain.errors import BridgeError, NotEligible
 
 __all__ = [
+    "Blocked",
     "BridgeError",
+    "ConcurrentChange",
     "ConfigError",
     "Conflict",
+    "Duplicate",
     "Forbidden",
+    "InsufficientBalance",
     "InvalidRequest",
+    "InvalidSecret",
     "InvalidSignature",
+    "InvalidToken",
+    "InvoiceClosed",
+    "NoChange",
+    "NoMembership",
     "NotEligible",
     "NotFound",
+    "PaymentMismatch",
     "PendingChange",
+    "PushRejected",
+    "QueueNotBound",
+    "QuoteExpired",
+    "QuoteUsed",
+    "ScenarioError",
     "StaleQuote",
     "Unauthorized",
     "Unprocessable",
+    "WordPressError",
+    "WordPressUnavailable",
 ]
 
 
 class ConfigError(BridgeError):
+    """config.yaml, the catalog or the environment is wrong; the message names what."""
+
     code = "config_error"
 
 
+class InvalidSecret(ConfigError):
+    """The configured secret is not a `whsec_` + base64 string of at least 16 bytes."""
+
+    code = "invalid_secret"
+
+
 class InvalidRequest(BridgeError):
+    """Malformed input to the API or the CLI."""
+
     code = "invalid_request"
 
 
+class ScenarioError(InvalidRequest, ValueError):
+    """A malformed scenario: the message names the field and what was expected."""
+
+    code = "invalid_scenario"
+
+
 class Unauthorized(BridgeError):
+    """Missing or bad credentials."""
+
     code = "unauthorized"
 
 
 class InvalidSignature(Unauthorized):
+    """A webhook or push whose Standard Webhooks signature or timestamp does not check out."""
+
     code = "invalid_signature"
 
 
+class InvalidToken(Unauthorized):
+    """A checkout token is malformed or forged (invalid_token), or expired (token_expired)."""
+
+    code = "invalid_token"
+    EXPIRED = "token_expired"
+
+    @property
+    def expired(self) -> bool:
+        return self.code == self.EXPIRED
+
+
 class Forbidden(BridgeError):
+    """Authenticated, but not allowed to do this."""
+
     code = "forbidden"
 
 
 class NotFound(BridgeError):
+    """No such site, quote, invoice, ..."""
+
     code = "not_found"
 
 
 class Conflict(BridgeError):
+    """The state moved on since the caller looked."""
+
     code = "conflict"
-
-
-class StaleQuote(Conflict):
-    code = "stale_quote"
-
-
-class PendingChange(Conflict):
-    code = "pending_change"
-
-
-class Unprocessable(BridgeError):
-    code = "unprocessable"
 
 
 class ConcurrentChange(Conflict):
-    """The optimistic lock lost: someone else changed the membership in between."""
+    """The optimistic lock lost: someone else changed the membership at the same time."""
 
     code = "conflict"
 
+    def __init__(
+        self,
+        message: str = "The membership changed at the same time; please try again.",
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code)
+
 
 class Duplicate(Conflict):
-    """A unique constraint said this was recorded already (an event, a token use)."""
+    """A unique constraint said this was already recorded."""
 
     code = "duplicate"
 
+    def __init__(
+        self, message: str = "This was already recorded.", code: str | None = None
+    ) -> None:
+        super().__init__(message, code)
 
-class QuoteExpired(StaleQuote):
-    """The quote is older than its time to live."""
 
-    code = "quote_expired"
-
-
-class QuoteUsed(StaleQuote):
-    """The quote was committed already."""
+class StaleQuote(Conflict):
+    """The membership changed since the quote was made: the price may differ."""
 
     code = "stale_quote"
 
 
+class QuoteExpired(StaleQuote):
+    """The quote outlived its time to live."""
+
+    code = "quote_expired"
+
+    def __init__(
+        self,
+        message: str = "This quote has expired; please ask for a new one.",
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code)
+
+
+class QuoteUsed(StaleQuote):
+    """The quote was committed already; a quote is used once."""
+
+    code = "stale_quote"
+
+    def __init__(
+        self, message: str = "This quote was already used.", code: str | None = None
+    ) -> None:
+        super().__init__(message, code)
+
+
+class PendingChange(Conflict):
+    """An earlier change's invoice is still unpaid."""
+
+    code = "pending_change"
+
+
 class InvoiceClosed(Conflict):
-    """The invoice is void, expired or otherwise no longer payable (code invoice_<status>)."""
+    """The invoice is no longer open (void, expired, ...): it cannot be paid or applied."""
 
     code = "invoice_closed"
 
+    def __init__(self, message: str, code: str | None = None, *, status: str | None = None) -> None:
+        # Either the invoice's status (code invoice_<status>) or the code itself.
+        super().__init__(message, f"invoice_{status}" if status is not None else code)
+        self.status = status if status is not None else self.code.removeprefix("invoice_")
+
+
+class Unprocessable(BridgeError):
+    """Well-formed, but it cannot be done."""
+
+    code = "unprocessable"
+
 
 class PaymentMismatch(Unprocessable):
-    """A payment of another amount or currency than the invoice's."""
+    """A payment's amount or currency is not the invoice's."""
 
     code = "amount_mismatch"
 
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        *,
+        field: Literal["amount", "currency"] | None = None,
+    ) -> None:
+        # Either what differs (code <field>_mismatch) or the code itself.
+        super().__init__(message, f"{field}_mismatch" if field is not None else code)
+        self.field = self.code.removesuffix("_mismatch")
+
 
 class NoChange(Unprocessable):
-    """The selection is the membership as it is: nothing to commit."""
+    """The selection is what the membership already has."""
 
     code = "no_change"
 
 
 class Blocked(Unprocessable):
-    """The change is refused by the pre-flight (sites over the new limits)."""
+    """The change is blocked (for example, usage above the new plan's limits)."""
 
     code = "blocked"
 
@@ -130,13 +254,13 @@ class NoMembership(Unprocessable):
 
 
 class InsufficientBalance(Unprocessable):
-    """A balance entry would take the balance below zero."""
+    """The credit balance would go below zero."""
 
     code = "insufficient_balance"
 
 
 class WordPressError(BridgeError):
-    """Base of the push adapter's errors: `retryable` tells the caller whether to try again."""
+    """A push to the network failed; `retryable` tells the caller whether to try again."""
 
     code = "wordpress_error"
     retryable: bool = False
@@ -158,3 +282,9 @@ class PushRejected(WordPressError):
 
     code = "push_rejected"
     retryable = False
+
+
+class QueueNotBound(BridgeError):
+    """A push was enqueued before the jobs were registered (a wiring bug in the app factory)."""
+
+    code = "queue_not_bound"

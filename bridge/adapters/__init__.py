@@ -1,1 +1,1 @@
-"""Adapters: storage, WordPress transports, queue, payment gateways, signing."""
+"""Adapters: storage, WordPress transports, queue, payment gateways."""

@@ -1,7 +1,7 @@
 """The job queue: Huey, with SQLite (embedded default), Redis (scale-out) or memory (tests).
 
 This module only builds the Huey instance and implements the services' `LimitsQueue` port on it.
-The jobs themselves (what a push does, how it retries) live in `bridge/jobs.py`, which registers
+The tasks (what a push does, how it retries) live in `bridge/adapters/tasks.py`, which registers
 its tasks on the same Huey instance and hands their handles to `HueyLimitsQueue.bind`.
 """
 
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+
+from bridge.errors import QueueNotBound
 
 __all__ = ["HueyLimitsQueue", "QueueNotBound", "TaskHandle", "make_huey"]
 
@@ -29,10 +31,6 @@ class TaskHandle(Protocol):
     """What we use of a Huey task wrapper: call it to enqueue."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
-
-
-class QueueNotBound(RuntimeError):
-    """A push was enqueued before the jobs were registered (a wiring bug in the app factory)."""
 
 
 def make_huey(backend: str, *, path: str | None = None, redis_url: str | None = None) -> Huey:

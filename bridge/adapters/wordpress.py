@@ -7,12 +7,10 @@ Two transports carry the same signed JSON document:
 - XML-RPC: ``bridge.setLimits(body, webhook_id, webhook_timestamp, webhook_signature)`` on
   ``{site_url}xmlrpc.php``, through python-wordpress-xmlrpc.
 
-Errors are translated here, at the boundary, into two kinds the service layer can act on:
-
-    BridgeError (bridge.errors)
-     └── WordPressError (code, retryable, status, message)
-          ├── WordPressUnavailable   retryable: timeouts, connection errors, 5xx, 429
-          └── PushRejected           not retryable: other 4xx (401 bad signature, 400 bad document)
+Errors are translated here, at the boundary, into two kinds the service layer can act on
+(defined in bridge/errors.py, under WordPressError with its `retryable` and `status`):
+WordPressUnavailable (retryable: timeouts, connection errors, 5xx, 429) and PushRejected (not
+retryable: other 4xx, such as 401 bad signature or 400 bad document).
 
 Messages are short and never contain the secret or the document.
 """
@@ -29,7 +27,7 @@ from typing import Any, Protocol
 
 import requests
 
-from bridge.adapters.signing import push_webhook, sign_headers
+from bridge.contract import push_webhook, sign_headers
 from bridge.errors import PushRejected, WordPressError, WordPressUnavailable
 from bridge.services.ports import PushResult
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from bridge.adapters.signing import InvalidToken, read_checkout_token
 from bridge.api import openapi
 from bridge.api.inputs import (
     parse_balance_entry,
@@ -26,7 +25,8 @@ from bridge.api.inputs import (
     parse_selection,
 )
 from bridge.api.state import state
-from bridge.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+from bridge.contract import read_checkout_token
+from bridge.errors import Forbidden, InvalidRequest, InvalidToken, NotFound, Unauthorized
 from bridge.services import limits, operator, payments, quotes, renewals, sites
 from bridge.services.context import OPERATOR, Actor, Context, owner
 

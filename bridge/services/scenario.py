@@ -29,11 +29,7 @@ from bridge.domain.membership import (
 from bridge.domain.money import MoneyError, parse_amount
 from bridge.domain.periods import BillingOption
 from bridge.domain.proration import quote_change, recurring_total
-from bridge.errors import ConfigError
-
-
-class ScenarioError(ValueError):
-    """A malformed scenario: the message names the field and what was expected."""
+from bridge.errors import ConfigError, ScenarioError
 
 
 def _field(data: Mapping[str, Any], key: str, where: str, required: bool = True) -> Any:

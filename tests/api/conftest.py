@@ -13,12 +13,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bridge.adapters.signing import events_webhook
 from bridge.adapters.storage import make_engine, make_session_factory, migrate
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.api import errors, v1
 from bridge.api.state import KEY, AppState
 from bridge.config import load_settings
+from bridge.contract import events_webhook
 from bridge.services.context import Context
 from tests.services.conftest import send_event
 from tests.services.fakes import FakeClock, FakeQueue
@@ -91,7 +91,7 @@ def operator() -> dict[str, str]:
 def as_owner(
     site_id: int, user_id: int = 5, exp: int = 1_900_000_000, jti: str = "a" * 32
 ) -> dict[str, str]:
-    from bridge.adapters.signing import mint_checkout_token
+    from bridge.contract import mint_checkout_token
 
     token = mint_checkout_token(
         SECRET, {"site_id": site_id, "user_id": user_id, "exp": exp, "jti": jti, "intent": "change"}

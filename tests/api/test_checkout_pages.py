@@ -16,10 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bridge.adapters.signing import mint_checkout_token
 from bridge.api.checkout import register
 from bridge.api.checkout.session import COOKIE_NAME
 from bridge.api.state import KEY, AppState
+from bridge.contract import mint_checkout_token
 from bridge.domain.catalog import Catalog, Policy, parse_catalog
 from bridge.domain.documents import instant, quote_document
 from bridge.domain.eligibility import eligible_addons, eligible_plans

@@ -19,10 +19,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from bridge.adapters.signing import events_webhook, sign_headers
 from bridge.adapters.storage import migrate
 from bridge.app import runtime_of
 from bridge.config import load_settings
+from bridge.contract import events_webhook, sign_headers
 from bridge.services import sites
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.adapters.signing import events_webhook, sign_headers
+from bridge.contract import events_webhook, sign_headers
 from tests.integration.push.receiver import Receiver
 from tests.support.ports import free_port
 from tests.support.processes import log_tail, start_server, stop_server

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bridge.api.checkout.views import blueprint, load_session
+from bridge.api.checkout.pages import blueprint, load_session
 
 
 def register(app: Flask) -> None:

@@ -17,7 +17,7 @@ from bridge.services.context import Context
 
 
 class CheckoutCore(Protocol):
-    """The part of bridge.services.bridge.Bridge the checkout uses."""
+    """What the checkout needs of the use cases (`UseCases` below; a page test stands in)."""
 
     def site_view(self, site_id: int) -> Mapping[str, Any]: ...
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from bridge.adapters.signing import derive_key
+from bridge.contract import derive_key
 
 COOKIE_NAME = "plan_bridge_checkout"
 LIFETIME_S = 30 * 60

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from bridge.adapters.signing import push_webhook
+from bridge.contract import push_webhook
 
 
 @dataclass

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.adapters.signing import events_webhook
 from bridge.adapters.wordpress import PushResult, RestLimitsPusher, XmlRpcLimitsPusher
+from bridge.contract import events_webhook
 
 _versions = itertools.count(1)
 

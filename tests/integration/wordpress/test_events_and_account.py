@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from bridge.adapters.signing import read_checkout_token
+from bridge.contract import read_checkout_token
 
 pytestmark = pytest.mark.wordpress
 

@@ -1,4 +1,4 @@
-"""Keys and checkout tokens: Python's signing module and the plugin's PHP classes agree."""
+"""The wire contract: keys and checkout tokens agree with the plugin's PHP; documents' shape."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bridge.adapters.signing import (
-    InvalidToken,
+from bridge.contract import (
+    default_limits_document,
     derive_key,
+    limits_document,
     mint_checkout_token,
     push_webhook,
     read_checkout_token,
     sign_headers,
 )
+from bridge.errors import InvalidToken
 from tests.support.parts import require_part
 
 PLUGIN = Path(__file__).resolve().parents[2] / "wp-plugin-stub"
@@ -77,7 +79,7 @@ def test_a_push_signed_in_python_verifies_in_php() -> None:
 
 
 def test_an_event_signed_in_php_verifies_with_standard_webhooks() -> None:
-    from bridge.adapters.signing import events_webhook
+    from bridge.contract import events_webhook
 
     body = '{"type":"site.deleted","data":{"site_id":2}}'
     out = php(
@@ -136,3 +138,43 @@ def test_a_token_signed_with_another_purposes_key_is_refused() -> None:
     forged = body_text + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
     with pytest.raises(InvalidToken):
         read_checkout_token(SECRET, forged, 0)
+
+
+def test_an_expired_token_says_so_by_its_code_and_a_forged_one_does_not() -> None:
+    payload = {"site_id": 2, "user_id": 5, "exp": 1000, "jti": "j" * 32}
+    with pytest.raises(InvalidToken) as expired:
+        read_checkout_token(SECRET, mint_checkout_token(SECRET, payload), 1001)
+    assert (expired.value.code, expired.value.expired) == ("token_expired", True)
+    with pytest.raises(InvalidToken) as forged:
+        read_checkout_token(SECRET, mint_checkout_token(SECRET, payload)[:-2] + "AA", 0)
+    assert (forged.value.code, forged.value.expired) == ("invalid_token", False)
+
+
+def test_a_site_limits_document_has_the_pushed_shape() -> None:
+    at = datetime(2026, 4, 11, 9, 30, 15, 123456, tzinfo=UTC)
+    document = limits_document(
+        site_id=2,
+        version=7,
+        issued_at=at,
+        limits={"disk_mb": 100, "posts": {"post": 5}},
+        membership={"plan": "free", "status": "active"},
+    )
+    assert document == {
+        "site_id": 2,
+        "version": 7,
+        "issued_at": "2026-04-11T09:30:15Z",
+        "limits": {"disk_mb": 100, "posts": {"post": 5}},
+        "membership": {"plan": "free", "status": "active"},
+    }
+    assert list(document) == ["site_id", "version", "issued_at", "limits", "membership"]
+    bare = limits_document(site_id=3, version=1, issued_at=at, limits={}, membership=None)
+    assert bare["membership"] is None
+
+
+def test_the_default_limits_document_has_version_instant_and_limits_only() -> None:
+    at = datetime(2026, 4, 11, tzinfo=UTC)
+    assert default_limits_document(version=2, issued_at=at, limits={"users": 1}) == {
+        "version": 2,
+        "issued_at": "2026-04-11T00:00:00Z",
+        "limits": {"users": 1},
+    }

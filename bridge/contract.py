@@ -1,4 +1,10 @@
-"""Keys and signatures shared with the WordPress plugin (see docs/wordpress-contract.md).
+"""The wire contract with the WordPress plugin (docs/wordpress-contract.md), as pure functions.
+
+What crosses the wire and how it is signed: the operator's secret and the keys derived from it,
+the Standard Webhooks signer and verifier, the checkout token, and the shape of the limits
+documents the bridge pushes. No I/O: callers pass the instant and send the bytes themselves.
+Imports only the standard library, bridge.domain, bridge.errors (itself pure) and
+standardwebhooks (tests/unit/test_architecture.py checks it).
 
 Standard Webhooks signatures come from the `standardwebhooks` library. What is written here by
 hand is only what no library does for us: deriving one key per purpose from the operator's single
@@ -18,15 +24,23 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from bridge.domain.documents import instant
+from bridge.errors import InvalidSecret, InvalidToken
+
+__all__ = [
+    "as_whsec",
+    "default_limits_document",
+    "derive_key",
+    "events_webhook",
+    "limits_document",
+    "mint_checkout_token",
+    "push_webhook",
+    "read_checkout_token",
+    "secret_bytes",
+    "sign_headers",
+]
+
 _PREFIX = "whsec_"
-
-
-class InvalidSecret(ValueError):
-    """The configured secret is not a `whsec_` + base64 string."""
-
-
-class InvalidToken(ValueError):
-    """A checkout token is malformed, forged or expired."""
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -47,6 +61,7 @@ def derive_key(secret: str, purpose: str) -> bytes:
 
 
 def as_whsec(key: bytes) -> str:
+    """A raw key in the form Standard Webhooks libraries take: `whsec_` + base64."""
     return _PREFIX + base64.b64encode(key).decode()
 
 
@@ -104,5 +119,33 @@ def read_checkout_token(secret: str, token: str, now_s: int) -> dict[str, Any]:
         if not isinstance(payload.get(field), kind):
             raise InvalidToken(f"the token has no valid '{field}'")
     if payload["exp"] < now_s:
-        raise InvalidToken("the token has expired")
+        raise InvalidToken("the token has expired", InvalidToken.EXPIRED)
     return payload
+
+
+# -- the pushed documents ----------------------------------------------------------------
+
+
+def limits_document(
+    *,
+    site_id: int,
+    version: int,
+    issued_at: datetime,
+    limits: Mapping[str, Any],
+    membership: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """One site's limits document, version `version` (the plugin keeps the highest it has seen)."""
+    return {
+        "site_id": site_id,
+        "version": version,
+        "issued_at": instant(issued_at),
+        "limits": dict(limits),
+        "membership": dict(membership) if membership is not None else None,
+    }
+
+
+def default_limits_document(
+    *, version: int, issued_at: datetime, limits: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The network's default limits (the default plan's), for sites the bridge does not know yet."""
+    return {"version": version, "issued_at": instant(issued_at), "limits": dict(limits)}

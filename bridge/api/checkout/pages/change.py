@@ -1,0 +1,66 @@
+"""The Change page: pick a plan and add-ons, see the order summary, confirm.
+
+`GET /checkout/sites/<id>` shows what the site has now; `POST` the same URL re-quotes the posted
+choice ("Update summary" without JavaScript) or, with `do=confirm`, hands over to the
+confirmation when the summary the owner saw is still the one for their choice;
+`POST …/summary` gives the page's script the summary and add-ons as HTML fragments.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+
+from bridge.api.checkout.pages import confirm
+from bridge.api.checkout.pages.choice import (
+    current_choice,
+    offer_for,
+    page_context,
+    posted_choice_and_offer,
+    quote_summary,
+    render_change_page,
+)
+from bridge.api.checkout.pages.plumbing import Page, blueprint, codec, load, session_for
+
+
+@blueprint.get("/sites/<int:site_id>")
+def change(site_id: int) -> Page:
+    session, refused = session_for(site_id)
+    if session is None:
+        return refused
+    h, site = load(site_id, session)
+    choice = current_choice(site)
+    offer = offer_for(site_id, site, choice)
+    return render_change_page(h, session, site, offer, choice)
+
+
+@blueprint.post("/sites/<int:site_id>")
+def change_submit(site_id: int) -> Page:
+    session, refused = session_for(site_id)
+    if session is None:
+        return refused
+    h, site = load(site_id, session)
+    choice, offer = posted_choice_and_offer(site_id, site)
+    notice = None
+    if request.form.get("do") == "confirm":
+        quote_id = codec().unbind_quote(session, request.form.get("quote", ""))
+        if quote_id is not None and request.form.get("shown") == choice.fingerprint:
+            return confirm.commit(h, session, site, offer, choice, quote_id)
+        notice = h.gettext("The summary now shows your latest choice. Check it and confirm again.")
+    return render_change_page(h, session, site, offer, choice, notice)
+
+
+@blueprint.post("/sites/<int:site_id>/summary")
+def summary_fragment(site_id: int) -> Page:
+    """For the page's script: the summary (and the add-ons of the picked plan) as HTML."""
+    session, refused = session_for(site_id)
+    if session is None:
+        return refused
+    h, site = load(site_id, session)
+    choice, offer = posted_choice_and_offer(site_id, site)
+    summary, refusal = quote_summary(h, session, site, offer, choice)
+    context = page_context(h, session, site, offer, choice, summary, refusal)
+    return jsonify(
+        summary=render_template("checkout/_summary.html", **context),
+        addons=render_template("checkout/_addons.html", **context),
+        addons_for=choice.plan,
+    )
