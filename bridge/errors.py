@@ -2,6 +2,8 @@
 
 BridgeError (bridge.domain.errors)
 ├── NotEligible            a selection the billing rules refuse (reason in .code)
+├── MoneyError             an amount or currency that cannot be exact (also a ValueError)
+├── CatalogInvalid         catalog or policy problems, each naming product and field (also a ValueError)
 ├── ConfigError            config.yaml / catalog / environment problems (names file, product, field)
 ├── InvalidRequest         malformed input to the API or CLI (400)
 ├── Unauthorized           missing or bad credentials or signature (401)
