@@ -119,7 +119,7 @@ REFUSAL_ORDER: tuple[str, ...] = (
 )
 PAYMENT_DUE_MESSAGE = (
     "Your renewal invoice is not paid yet. Pay it first, the way you usually pay this "
-    "network's invoices, or ask the network's operator how; then you can make the change."
+    "network's invoices, or ask the network operator how; then you can make the change."
 )
 
 
