@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,13 @@ SCHEMAS = {
 
 def bridge_quote(path: Path) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("bridge", path=str(Path(sys.executable).parent)) or "bridge"
+    # The code of this checkout, also when the console script was installed from another one.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     return subprocess.run(
-        [exe, "quote", str(path)], capture_output=True, text=True, timeout=60, check=False
+        [exe, "quote", str(path)], capture_output=True, text=True, timeout=60, check=False, env=env
     )
 
 
