@@ -6,6 +6,8 @@ with the status in brackets (bridge/api/errors.py); the `code` strings are part 
 
 BridgeError (bridge.domain.errors)
 ├── NotEligible               a selection the billing rules refuse (reason in .code)      (422)
+├── MoneyError                an amount or currency that cannot be exact (a ValueError)   (400)
+├── CatalogInvalid            catalog or policy problems naming product and field (a ValueError)
 ├── ConfigError               config.yaml / catalog / environment problems                (500)
 │   └── InvalidSecret         the webhook secret is not `whsec_` + base64 of ≥ 16 bytes
 ├── InvalidRequest            malformed input to the API or CLI                            (400)

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from bridge.domain.catalog import parse_billing, parse_limits
-from bridge.domain.errors import NotEligible
 from bridge.domain.limits import Limits
 from bridge.domain.membership import Selection
 from bridge.domain.money import MoneyError, parse_amount
@@ -53,12 +52,8 @@ def parse_selection(raw: Any) -> Selection:
     if addons is not None:
         if not isinstance(addons, Mapping):
             raise InvalidRequest("'addons' must be an object {id: quantity}.", "invalid_selection")
-        for key, quantity in addons.items():
-            if isinstance(quantity, bool) or not isinstance(quantity, int):
-                raise NotEligible(
-                    f"The quantity of '{key}' must be a whole number, not {quantity!r}.",
-                    "invalid_quantity",
-                )
+        # A quantity that is not a whole number from 0 to 999 is refused by the rules, in the
+        # contract's order of reasons (invalid_quantity comes last), not here.
         addons = {str(k): v for k, v in addons.items()}
     return Selection(plan=plan, billing=billing, addons=addons)
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bridge.domain.errors import CatalogInvalid as CatalogInvalid
+from bridge.domain.errors import CatalogProblem as CatalogProblem
 from bridge.domain.limits import LIMIT_KEYS, SCALAR_LIMITS, UNLIMITED, Limits, LimitValue
 from bridge.domain.money import MoneyError, exponent, parse_amount
 from bridge.domain.periods import ONCE, RECURRING_UNITS, BillingOption, period_ratio
@@ -63,29 +65,6 @@ class Catalog:
 
     def get(self, product_id: str) -> Product | None:
         return self.products.get(product_id)
-
-
-@dataclass(frozen=True)
-class CatalogProblem:
-    product: str | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = (
-            f"product '{self.product}', field '{self.field}'"
-            if self.product
-            else f"field '{self.field}'"
-        )
-        return f"{where}: {self.message}"
-
-
-class CatalogInvalid(ValueError):
-    """The catalog (or policy) has problems; each names the product and field."""
-
-    def __init__(self, problems: list[CatalogProblem]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))
 
 
 _PRODUCT_FIELDS = {

@@ -104,28 +104,79 @@ def eligible_addons(catalog: Catalog, membership: Membership, plan_id: str) -> l
     return offers
 
 
+# §4: when several reasons apply, the first in this order is given, across the plan and every
+# add-on of the selection together (the plan's reason before an add-on's with the same code).
+REFUSAL_ORDER: tuple[str, ...] = (
+    "membership_inactive",
+    "payment_due",
+    "unknown_product",
+    "inactive",
+    "other_group",
+    "perpetual_plan",
+    "billing_not_offered",
+    "not_offered_with_plan",
+    "invalid_quantity",
+)
+PAYMENT_DUE_MESSAGE = (
+    "Your renewal invoice is not paid yet. Pay it first, the way you usually pay this "
+    "network's invoices, or ask the network operator how; then you can make the change."
+)
+
+
+def _first(reasons: list[NotEligible]) -> NotEligible | None:
+    if not reasons:
+        return None
+    return min(reasons, key=lambda r: REFUSAL_ORDER.index(r.code))
+
+
 def resolve_selection(catalog: Catalog, membership: Membership, selection: Selection) -> Resolved:
-    """Check a selection against §4 and fill in omitted fields; raises NotEligible with a reason."""
+    """Check a selection against §4 and fill in omitted fields; raises NotEligible with the first
+    reason in the contract's order."""
     if membership.status == "cancelled":
         raise NotEligible(
             "This membership is cancelled, so it cannot be changed. Start a new membership instead.",
             "membership_inactive",
         )
+    if membership.status == "past_due":
+        raise NotEligible(PAYMENT_DUE_MESSAGE, "payment_due")
+    reasons: list[NotEligible] = []
     current = current_plan(catalog, membership)
     plan = catalog.get(selection.plan)
+    resolved_plan: tuple[Product, BillingOption, int] | None = None
     if plan is None or plan.kind != "plan":
         what = "does not exist" if plan is None else f"is a {plan.kind}, not a plan"
-        raise NotEligible(f"'{selection.plan}' {what}.", "unknown_product")
+        reasons.append(NotEligible(f"'{selection.plan}' {what}.", "unknown_product"))
+        plan = None
+    else:
+        resolved_plan = _check_plan(membership, current, plan, selection, reasons)
+    addons = _check_addons(catalog, membership, plan, selection, reasons)
+    first = _first(reasons)
+    if first is not None:
+        raise first
+    assert plan is not None and resolved_plan is not None
+    _, billing, price = resolved_plan
+    return Resolved(plan, billing, price, addons)
+
+
+def _check_plan(
+    membership: Membership,
+    current: Product | None,
+    plan: Product,
+    selection: Selection,
+    reasons: list[NotEligible],
+) -> tuple[Product, BillingOption, int] | None:
     is_current = plan.id == membership.plan
     if not plan.active and not is_current:
-        raise NotEligible(f"{plan.name} is no longer sold.", "inactive")
+        reasons.append(NotEligible(f"{plan.name} is no longer sold.", "inactive"))
     current_group = current.group if current else None
     if plan.group != current_group:
-        raise NotEligible(
-            f"{plan.name} is in {_group_name(plan.group)} and your plan "
-            f"{current.name if current else membership.plan} is in {_group_name(current_group)}; "
-            "only plans of the same group are offered.",
-            "other_group",
+        reasons.append(
+            NotEligible(
+                f"{plan.name} is in {_group_name(plan.group)} and your plan "
+                f"{current.name if current else membership.plan} is in "
+                f"{_group_name(current_group)}; only plans of the same group are offered.",
+                "other_group",
+            )
         )
     options = _plan_options(plan, membership)
     billing = selection.billing
@@ -135,53 +186,74 @@ def resolve_selection(catalog: Catalog, membership: Membership, selection: Selec
             if any(o.billing == membership.billing for o in options)
             else plan.billing
         )
+    if membership.billing.is_once and not billing.is_once:
+        reasons.append(
+            NotEligible(
+                "Your plan is paid once and never expires; it cannot move to a recurring plan.",
+                "perpetual_plan",
+            )
+        )
     price = next((o.price_minor for o in options if o.billing == billing), None)
     if price is None:
         offered = ", ".join(o.billing.describe() for o in options)
-        raise NotEligible(
-            f"{plan.name} is not billed every {billing.describe()}; it is billed: {offered}.",
-            "billing_not_offered",
+        reasons.append(
+            NotEligible(
+                f"{plan.name} is not billed every {billing.describe()}; it is billed: {offered}.",
+                "billing_not_offered",
+            )
         )
-    if membership.billing.is_once and not billing.is_once:
-        raise NotEligible(
-            "Your plan is paid once and never expires; it cannot move to a recurring plan.",
-            "perpetual_plan",
-        )
-    addons = _resolve_addons(catalog, membership, plan, selection)
-    return Resolved(plan, billing, price, addons)
+        return None
+    return plan, billing, price
 
 
-def _resolve_addons(
-    catalog: Catalog, membership: Membership, plan: Product, selection: Selection
+def _valid_quantity(quantity: object) -> bool:
+    return (
+        isinstance(quantity, int)
+        and not isinstance(quantity, bool)
+        and 0 <= quantity <= MAX_QUANTITY
+    )
+
+
+def _check_addons(
+    catalog: Catalog,
+    membership: Membership,
+    plan: Product | None,
+    selection: Selection,
+    reasons: list[NotEligible],
 ) -> dict[str, int]:
     if selection.addons is None:
         # Omitted: keep what the membership holds, as far as the selected plan offers it.
-        return {pid: q for pid, q in membership.addon_quantities().items() if pid in plan.addons}
+        offered = plan.addons if plan is not None else ()
+        return {pid: q for pid, q in membership.addon_quantities().items() if pid in offered}
     resolved: dict[str, int] = {}
     for addon_id, quantity in selection.addons.items():
         addon = catalog.get(addon_id)
         if addon is None or addon.kind == "plan":
             what = "does not exist" if addon is None else "is a plan, not an add-on"
-            raise NotEligible(f"'{addon_id}' {what}.", "unknown_product")
-        if (
-            isinstance(quantity, bool)
-            or not isinstance(quantity, int)
-            or not 0 <= quantity <= MAX_QUANTITY
-        ):
-            raise NotEligible(
-                f"The quantity of {addon.name} must be a whole number from 0 to {MAX_QUANTITY}, not {quantity!r}.",
-                "invalid_quantity",
-            )
-        if quantity == 0:
+            reasons.append(NotEligible(f"'{addon_id}' {what}.", "unknown_product"))
+            continue
+        valid = _valid_quantity(quantity)
+        if valid and quantity == 0:
             continue
         holding = membership.addons.get(addon_id)
         owned = holding.quantity if holding else 0
-        if not addon.active and quantity > owned:
-            raise NotEligible(f"{addon.name} is no longer sold.", "inactive")
-        if addon_id not in plan.addons:
-            raise NotEligible(
-                f"{addon.name} is not offered with {plan.name}.", "not_offered_with_plan"
+        if not addon.active and not (valid and quantity <= owned):
+            reasons.append(NotEligible(f"{addon.name} is no longer sold.", "inactive"))
+        if plan is not None and addon_id not in plan.addons:
+            reasons.append(
+                NotEligible(
+                    f"{addon.name} is not offered with {plan.name}.", "not_offered_with_plan"
+                )
             )
+        if not valid:
+            reasons.append(
+                NotEligible(
+                    f"The quantity of {addon.name} must be a whole number from 0 to "
+                    f"{MAX_QUANTITY}, not {quantity!r}.",
+                    "invalid_quantity",
+                )
+            )
+            continue
         resolved[addon_id] = quantity
     return resolved
 

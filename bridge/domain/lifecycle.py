@@ -6,17 +6,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bridge.domain.catalog import Catalog, Product
-from bridge.domain.membership import Holding, Membership, ScheduledChange
-from bridge.domain.money import format_amount, round_minor
-from bridge.domain.periods import BillingOption, boundary, period_index_after, period_ratio
+from bridge.domain.invoicing import paid_value_of, renewal_lines, renewal_terms
+from bridge.domain.membership import Membership, ScheduledChange
+from bridge.domain.money import round_minor
+from bridge.domain.periods import BillingOption, boundary
 from bridge.domain.preflight import Block, preflight
-from bridge.domain.proration import (
-    addon_period_value,
-    fraction_left,
-    limits_of,
-    recurring_total,
-    require_utc,
-)
+from bridge.domain.proration import fraction_left, limits_of, require_utc
 from bridge.domain.quote import QuoteLine, Totals, settle
 
 
@@ -39,133 +34,55 @@ def _plan(catalog: Catalog, plan_id: str) -> Product:
     return plan
 
 
-def _renewal_lines(
-    catalog: Catalog,
-    plan: Product,
-    billing: BillingOption,
-    price_minor: int,
-    addons: dict[str, Holding],
-    start: datetime,
-    end: datetime,
-    currency: str,
-) -> list[QuoteLine]:
-    lines = [
-        QuoteLine(
-            "plan",
-            plan.id,
-            f"{plan.name}, {billing.describe()}",
-            price_minor,
-            {"price": format_amount(price_minor, currency), "quantity": 1, "fraction": "1/1"},
-            start,
-            end,
-        )
-    ]
-    for addon_id, holding in sorted(addons.items()):
-        product = catalog.get(addon_id)
-        if product is None or product.billing.is_once or holding.quantity <= 0:
-            continue
-        ratio = period_ratio(product.billing, billing)
-        if ratio is None:
-            continue
-        inputs: dict[str, str | int] = {
-            "price": format_amount(holding.price_minor, currency),
-            "quantity": holding.quantity,
-            "fraction": "1/1",
-        }
-        if ratio != 1:
-            inputs["period_ratio"] = f"{ratio.numerator}/{ratio.denominator}"
-        amount = round_minor(
-            addon_period_value(holding.price_minor, product.billing, billing, holding.quantity)
-        )
-        lines.append(
-            QuoteLine(
-                "addon",
-                addon_id,
-                f"{product.name} × {holding.quantity}, {billing.describe()}",
-                amount,
-                inputs,
-                start,
-                end,
-            )
-        )
-    return lines
-
-
 def renew(catalog: Catalog, membership: Membership, at: datetime) -> Renewal | None:
     """At period end (or trial end): apply a due scheduled change, roll one period, invoice it."""
     at = require_utc(at)
     m = membership
-    if m.period_end is None or at < m.period_end or m.billing.is_once or m.status == "cancelled":
+    if m.period_end is None or at < m.period_end:
+        return None
+    terms = renewal_terms(catalog, m)
+    if terms is None:
         return None
     end = m.period_end
-    currency = catalog.currency
-    applied = False
+    plan = _plan(catalog, terms.plan)
     warnings: tuple[Block, ...] = ()
-    plan_id, billing, price, addons = m.plan, m.billing, m.plan_price_minor, dict(m.addons)
-    anchor = m.anchor
-    sc = m.scheduled_change
-    if sc is not None and sc.effective_at <= end:
-        applied = True
-        if sc.billing != m.billing:
-            anchor = end  # a new interval counts its periods from the day it starts
-        plan_id, billing, price, addons = sc.plan, sc.billing, sc.plan_price_minor, dict(sc.addons)
+    if terms.applies_scheduled:
         new_limits = limits_of(
-            catalog, plan_id, {k: h.quantity for k, h in addons.items()}, m.overrides
+            catalog, terms.plan, {k: h.quantity for k, h in terms.addons.items()}, m.overrides
         )
-        warnings = tuple(preflight(m.sites, new_limits, _plan(catalog, plan_id).name))
-    if m.status == "trialing":
-        anchor = end  # the first paid period starts when the trial ends
-    k = period_index_after(anchor, billing, end)
-    new_end = boundary(anchor, billing, k)
-    plan = _plan(catalog, plan_id)
-    lines = _renewal_lines(catalog, plan, billing, price, addons, end, new_end, currency)
-    setup_fee_paid = m.setup_fee_paid_minor
-    if plan.setup_fee_minor > setup_fee_paid and (plan_id != m.plan or m.status == "trialing"):
-        difference = plan.setup_fee_minor - setup_fee_paid
-        lines.append(
-            QuoteLine(
-                "setup_fee",
-                plan_id,
-                f"Setup fee for {plan.name} (difference)",
-                difference,
-                {
-                    "price": format_amount(plan.setup_fee_minor, currency),
-                    "setup_fee_paid": format_amount(setup_fee_paid, currency),
-                    "quantity": 1,
-                    "fraction": "1/1",
-                },
-            )
-        )
-        setup_fee_paid = plan.setup_fee_minor
+        warnings = tuple(preflight(m.sites, new_limits, plan.name))
+    lines = renewal_lines(catalog, m, terms)
+    new_end = lines[0].period_end
+    assert new_end is not None
     totals = settle(sum(line.amount_minor for line in lines), 0, m.balance_minor)
-    quantities = {pid: h.quantity for pid, h in addons.items()}
-    value = recurring_total(catalog, m, price, billing, quantities)
     paid = totals.due_now_minor == 0
     rolled = replace(
         m,
-        plan=plan_id,
-        billing=billing,
-        plan_price_minor=price,
-        addons=addons,
-        anchor=anchor,
+        plan=terms.plan,
+        billing=terms.billing,
+        plan_price_minor=terms.plan_price_minor,
+        addons=terms.addons,
+        anchor=terms.anchor,
         period_start=end,
         period_end=new_end,
         status="active" if paid else "past_due",
-        paid_value_minor=value if paid else 0,
-        setup_fee_paid_minor=setup_fee_paid,
+        setup_fee_paid_minor=m.setup_fee_paid_minor + terms.setup_fee_minor,
         balance_minor=totals.balance_after_minor,
-        scheduled_change=None if applied else m.scheduled_change,
+        scheduled_change=None if terms.applies_scheduled else m.scheduled_change,
         version=m.version + 1,
     )
-    return Renewal(rolled, tuple(lines), totals, warnings, applied, value)
+    value = paid_value_of(catalog, rolled)
+    rolled = replace(rolled, paid_value_minor=value if paid else 0)
+    return Renewal(rolled, lines, totals, warnings, terms.applies_scheduled, value)
 
 
-def renewal_paid(membership: Membership, paid_value_minor: int) -> Membership:
-    """A past-due renewal invoice was paid: active again, its value in force."""
+def renewal_paid(membership: Membership, catalog: Catalog) -> Membership:
+    """A past-due renewal invoice was paid: active again, `paid_value` the full-period value of the
+    items in force now (§7), add-ons bought while the invoice was open included."""
     return replace(
         membership,
         status="active",
-        paid_value_minor=paid_value_minor,
+        paid_value_minor=paid_value_of(catalog, membership),
         version=membership.version + 1,
     )
 

@@ -5,6 +5,18 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from bridge.domain.errors import MoneyError as MoneyError
+
+__all__ = [
+    "ISO_4217_EXPONENTS",
+    "MoneyError",
+    "exponent",
+    "format_amount",
+    "fraction_text",
+    "parse_amount",
+    "round_minor",
+]
+
 # ISO 4217 minor-unit exponents. Kept here rather than taken from Babel because CLDR's
 # display digits differ from ISO for some currencies (IQD, LAK, RSD, ...); Babel only formats.
 ISO_4217_EXPONENTS: dict[str, int] = {
@@ -74,10 +86,6 @@ ISO_4217_EXPONENTS: dict[str, int] = {
     "XPF": 0,
     "ZAR": 2,
 }
-
-
-class MoneyError(ValueError):
-    """An amount or currency that cannot be represented exactly."""
 
 
 def exponent(currency: str) -> int:

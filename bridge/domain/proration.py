@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 
 from bridge.domain.catalog import Catalog, Policy, Product
 from bridge.domain.eligibility import Resolved, resolve_selection
+from bridge.domain.invoicing import addon_period_value as addon_period_value
+from bridge.domain.invoicing import agreed_price, holdings_value, next_invoice
+from bridge.domain.invoicing import recurring_items as _recurring
+from bridge.domain.invoicing import recurring_total as recurring_total
 from bridge.domain.limits import EffectiveLimits, Limits, apply_overrides, lowers_any, merge_limits
 from bridge.domain.membership import Holding, Membership, ScheduledChange, Selection
 from bridge.domain.money import format_amount, fraction_text, round_minor
-from bridge.domain.periods import BillingOption, boundary, period_ratio, seconds_between
+from bridge.domain.periods import boundary, period_ratio, seconds_between
 from bridge.domain.preflight import Block, preflight
 from bridge.domain.quote import (
     ChangeKind,
-    NextBilling,
     Quote,
     QuoteLine,
     Terms,
@@ -81,49 +84,6 @@ def limits_of(
     return apply_overrides(merged, overrides)
 
 
-def addon_period_value(
-    price_minor: int, item: BillingOption, plan: BillingOption, quantity: int
-) -> Fraction:
-    """An add-on's exact value over one plan period: price × quantity × (plan period / its period)."""
-    ratio = period_ratio(item, plan)
-    if ratio is None:
-        raise ValueError(f"no exact ratio between {item.describe()} and {plan.describe()}")
-    return price_minor * quantity * ratio
-
-
-@dataclass(frozen=True)
-class _Pricing:
-    """One recurring item of a selection, priced for the plan's period."""
-
-    product: Product
-    quantity: int
-    price_minor: int
-
-    def full_value(self, plan_billing: BillingOption) -> int:
-        return round_minor(
-            addon_period_value(self.price_minor, self.product.billing, plan_billing, self.quantity)
-        )
-
-
-def _holding_price(catalog: Catalog, membership: Membership, addon_id: str) -> int:
-    holding = membership.addons.get(addon_id)
-    if holding is not None:
-        return holding.price_minor  # agreed price, also when the catalog price moved since
-    product = catalog.products[addon_id]
-    return product.price_minor
-
-
-def _recurring(
-    catalog: Catalog, membership: Membership, addons: Mapping[str, int]
-) -> list[_Pricing]:
-    items = []
-    for addon_id, quantity in sorted(addons.items()):
-        product = catalog.products[addon_id]
-        if quantity > 0 and not product.billing.is_once:
-            items.append(_Pricing(product, quantity, _holding_price(catalog, membership, addon_id)))
-    return items
-
-
 def _one_time(catalog: Catalog, addons: Mapping[str, int]) -> list[tuple[Product, int]]:
     return [
         (catalog.products[pid], q)
@@ -142,21 +102,6 @@ def _charge_inputs(
     }
     inputs.update(extra)
     return inputs
-
-
-def recurring_total(
-    catalog: Catalog,
-    membership: Membership,
-    plan_price_minor: int,
-    billing: BillingOption,
-    addons: Mapping[str, int],
-) -> int:
-    """The full-period price of a selection: plan + each recurring add-on, each rounded once."""
-    if billing.is_once:
-        return 0
-    return plan_price_minor + sum(
-        item.full_value(billing) for item in _recurring(catalog, membership, addons)
-    )
 
 
 def _classify(catalog: Catalog, membership: Membership, target: Resolved) -> ChangeKind:
@@ -181,6 +126,13 @@ def _plan_timing(
 ) -> Timing:
     if membership.status == "trialing" or target.billing.is_once or membership.billing.is_once:
         return "immediate"
+    if (
+        target.plan.id != membership.plan
+        and target.plan_price_minor == 0
+        and membership.plan_price_minor > 0
+    ):
+        # Paid → free: a year of Free is no bigger commitment, so the downgrade policy decides.
+        return "end_of_term" if policy.downgrade == "end_of_term" else "immediate"
     old_days = membership.billing.nominal_days()
     new_days = target.billing.nominal_days()
     if new_days > old_days:
@@ -226,10 +178,13 @@ def quote_change(
     }
     removed = any(target.addons.get(pid, 0) < q for pid, q in current_addons.items())
 
-    if trialing or plan_timing == "immediate":
-        quote = _immediate_plan_change(catalog, policy, membership, target, kind, at, trialing)
+    if not plan_part and (membership.billing.is_once or membership.period_end is None):
+        quote = _one_time_plan_purchase(catalog, membership, target, at)
+    elif trialing or plan_timing == "immediate":
+        quote = _immediate_plan_change(catalog, policy, membership, target, kind, at)
     else:
         quote = _partial_change(catalog, membership, target, kind, at, added, removed, plan_part)
+    quote = replace(quote, next_billing=next_invoice(catalog, apply_quote(membership, quote)))
     return _with_preflight(catalog, policy, membership, quote, target)
 
 
@@ -299,16 +254,23 @@ def _setup_fee_line(membership: Membership, target: Resolved, currency: str) -> 
     )
 
 
-def _service_lines(catalog: Catalog, addons: Mapping[str, int], currency: str) -> list[QuoteLine]:
+def _service_lines(
+    catalog: Catalog, membership: Membership, addons: Mapping[str, int], currency: str
+) -> list[QuoteLine]:
+    """One-time services, in full: only the quantity beyond what the membership already holds."""
     lines = []
+    held = membership.addon_quantities()
     for product, quantity in _one_time(catalog, addons):
+        bought = quantity - held.get(product.id, 0)
+        if bought <= 0:
+            continue
         lines.append(
             QuoteLine(
                 "service",
                 product.id,
-                f"{product.name} × {quantity}",
-                product.price_minor * quantity,
-                _charge_inputs(product.price_minor, currency, quantity, ONE, {}),
+                f"{product.name} × {bought}",
+                product.price_minor * bought,
+                _charge_inputs(product.price_minor, currency, bought, ONE, {}),
             )
         )
     return lines
@@ -323,143 +285,29 @@ def _holdings(
     }
 
 
-def _immediate_plan_change(
-    catalog: Catalog,
-    policy: Policy,
+def _quote(
     membership: Membership,
-    target: Resolved,
+    catalog: Catalog,
     kind: ChangeKind,
+    timing: Timing,
     at: datetime,
-    trialing: bool,
+    lines: list[QuoteLine],
+    credit: int,
+    terms: Terms,
+    limits: EffectiveLimits,
 ) -> Quote:
-    currency = catalog.currency
-    lines: list[QuoteLine] = []
-    billing = target.billing
-    recurring = _recurring(catalog, membership, target.addons)
-    full_value = recurring_total(
-        catalog, membership, target.plan_price_minor, billing, target.addons
-    )
-    setup_line = _setup_fee_line(membership, target, currency)
-    plan_changed = target.plan.id != membership.plan
-    end: datetime | None
-
-    if trialing:
-        assert membership.trial_end is not None, "a trialing membership has a trial end"
-        start, end, anchor = membership.period_start, membership.trial_end, membership.anchor
-        for line in _service_lines(catalog, target.addons, currency):
-            lines.append(line)
-        credit, credit_line = 0, None
-        terms = Terms(
-            plan=target.plan.id,
-            billing=billing,
-            plan_price_minor=target.plan_price_minor,
-            addons=_holdings(catalog, membership, target.addons),
-            anchor=anchor,
-            period_start=start,
-            period_end=end,
-            trial_end=membership.trial_end,
-            status="trialing",
-            paid_value_minor=0,
-            setup_fee_paid_minor=membership.setup_fee_paid_minor,
-        )
-        next_amount = full_value + (setup_line.amount_minor if setup_line else 0)
-    else:
-        restart = (
-            policy.anchor == "restart"
-            or billing.is_once
-            or membership.billing.is_once
-            or membership.period_end is None
-            or not billing.same_interval(membership.billing)
-        )
-        credit, credit_line = _credit(membership, catalog, at, currency)
-        left: int | None
-        total: int | None
-        if restart:
-            start, anchor = at, at
-            end = None if billing.is_once else boundary(at, billing, 1)
-            f, left, total = ONE, None, None
-        else:
-            assert membership.period_end is not None
-            start, end, anchor = membership.period_start, membership.period_end, membership.anchor
-            f, left, total = fraction_left(start, membership.period_end, at)
-        extra: dict[str, str | int] = (
-            {}
-            if left is None or total is None
-            else {
-                "seconds_left": left,
-                "seconds_in_period": total,
-            }
-        )
-        lines.append(
-            QuoteLine(
-                "plan",
-                target.plan.id,
-                f"{target.plan.name}, {billing.describe()}",
-                round_minor(target.plan_price_minor * f),
-                _charge_inputs(target.plan_price_minor, currency, 1, f, extra),
-                at,
-                end,
-            )
-        )
-        for item in recurring:
-            value = addon_period_value(
-                item.price_minor, item.product.billing, billing, item.quantity
-            )
-            ratio = period_ratio(item.product.billing, billing)
-            item_extra = dict(extra)
-            if ratio is not None and ratio != 1:
-                item_extra["period_ratio"] = fraction_text(ratio)
-            lines.append(
-                QuoteLine(
-                    "addon",
-                    item.product.id,
-                    f"{item.product.name} × {item.quantity}, {billing.describe()}",
-                    round_minor(value * f),
-                    _charge_inputs(item.price_minor, currency, item.quantity, f, item_extra),
-                    at,
-                    end,
-                )
-            )
-        for line in _service_lines(catalog, target.addons, currency):
-            lines.append(line)
-        if setup_line is not None:
-            lines.append(setup_line)
-        if credit_line is not None:
-            lines.append(credit_line)
-        terms = Terms(
-            plan=target.plan.id,
-            billing=billing,
-            plan_price_minor=target.plan_price_minor,
-            addons=_holdings(catalog, membership, target.addons),
-            anchor=anchor,
-            period_start=start,
-            period_end=end,
-            trial_end=None,
-            status="active",
-            paid_value_minor=target.plan_price_minor if billing.is_once else full_value,
-            setup_fee_paid_minor=max(membership.setup_fee_paid_minor, target.plan.setup_fee_minor)
-            if plan_changed
-            else membership.setup_fee_paid_minor,
-        )
-        next_amount = full_value
-
-    totals = settle(sum(line.amount_minor for line in lines), credit, membership.balance_minor)
-    next_billing = None
-    if terms.period_end is not None and not billing.is_once:
-        next_billing = NextBilling(
-            terms.period_end, next_amount, min(totals.balance_after_minor, next_amount)
-        )
+    """An immediate quote; its next billing is filled in from the terms by `quote_change`."""
     return Quote(
         kind=kind,
-        timing="immediate",
-        currency=currency,
+        timing=timing,
+        currency=catalog.currency,
         at=at,
         version=membership.version,
         lines=tuple(lines),
-        totals=totals,
-        next_billing=next_billing,
+        totals=settle(sum(line.amount_minor for line in lines), credit, membership.balance_minor),
+        next_billing=None,
         scheduled=None,
-        limits=limits_of(catalog, target.plan.id, target.addons, membership.overrides),
+        limits=limits,
         scheduled_limits=None,
         blocked=(),
         warnings=(),
@@ -467,6 +315,142 @@ def _immediate_plan_change(
         terms=terms,
         scheduled_after=None,
     )
+
+
+def _one_time_plan_purchase(
+    catalog: Catalog, membership: Membership, target: Resolved, at: datetime
+) -> Quote:
+    """On a one-time plan only one-time services can be bought: in full now, nothing renews (§6)."""
+    lines = _service_lines(catalog, membership, target.addons, catalog.currency)
+    terms = Terms(
+        plan=membership.plan,
+        billing=membership.billing,
+        plan_price_minor=membership.plan_price_minor,
+        addons=dict(membership.addons),
+        anchor=membership.anchor,
+        period_start=membership.period_start,
+        period_end=membership.period_end,
+        trial_end=membership.trial_end,
+        status=membership.status,
+        paid_value_minor=membership.paid_value_minor,
+        setup_fee_paid_minor=membership.setup_fee_paid_minor,
+    )
+    limits = limits_of(
+        catalog, membership.plan, membership.addon_quantities(), membership.overrides
+    )
+    return _quote(membership, catalog, "addon", "immediate", at, lines, 0, terms, limits)
+
+
+def _immediate_plan_change(
+    catalog: Catalog,
+    policy: Policy,
+    membership: Membership,
+    target: Resolved,
+    kind: ChangeKind,
+    at: datetime,
+) -> Quote:
+    """The whole selection at once: a new period (restart) or prorated to the period end (keep)."""
+    currency = catalog.currency
+    lines: list[QuoteLine] = []
+    billing = target.billing
+    addons = _holdings(catalog, membership, target.addons)
+    full_value = holdings_value(catalog, target.plan_price_minor, billing, addons)
+    setup_line = _setup_fee_line(membership, target, currency)
+    plan_changed = target.plan.id != membership.plan
+    limits = limits_of(catalog, target.plan.id, target.addons, membership.overrides)
+    end: datetime | None
+
+    if membership.status == "trialing" and not billing.is_once:
+        # The trial goes on with the new selection; only one-time services are charged now.
+        assert membership.trial_end is not None, "a trialing membership has a trial end"
+        lines = _service_lines(catalog, membership, target.addons, currency)
+        terms = Terms(
+            plan=target.plan.id,
+            billing=billing,
+            plan_price_minor=target.plan_price_minor,
+            addons=addons,
+            anchor=membership.anchor,
+            period_start=membership.period_start,
+            period_end=membership.trial_end,
+            trial_end=membership.trial_end,
+            status="trialing",
+            paid_value_minor=0,
+            setup_fee_paid_minor=membership.setup_fee_paid_minor,
+        )
+        return _quote(membership, catalog, kind, "immediate", at, lines, 0, terms, limits)
+
+    # A move to a one-time plan also ends a trial: _credit gives nothing for a trial.
+    restart = (
+        policy.anchor == "restart"
+        or billing.is_once
+        or membership.billing.is_once
+        or membership.period_end is None
+        or membership.status == "trialing"
+        or not billing.same_interval(membership.billing)
+    )
+    credit, credit_line = _credit(membership, catalog, at, currency)
+    left: int | None
+    total: int | None
+    if restart:
+        start, anchor = at, at
+        end = None if billing.is_once else boundary(at, billing, 1)
+        f, left, total = ONE, None, None
+    else:
+        assert membership.period_end is not None
+        start, end, anchor = membership.period_start, membership.period_end, membership.anchor
+        f, left, total = fraction_left(start, membership.period_end, at)
+    extra: dict[str, str | int] = (
+        {} if left is None or total is None else {"seconds_left": left, "seconds_in_period": total}
+    )
+    lines.append(
+        QuoteLine(
+            "plan",
+            target.plan.id,
+            f"{target.plan.name}, {billing.describe()}",
+            round_minor(target.plan_price_minor * f),
+            _charge_inputs(target.plan_price_minor, currency, 1, f, extra),
+            at,
+            end,
+        )
+    )
+    for item in _recurring(catalog, membership, target.addons):
+        value = addon_period_value(item.price_minor, item.product.billing, billing, item.quantity)
+        ratio = period_ratio(item.product.billing, billing)
+        item_extra = dict(extra)
+        if ratio is not None and ratio != 1:
+            item_extra["period_ratio"] = fraction_text(ratio)
+        lines.append(
+            QuoteLine(
+                "addon",
+                item.product.id,
+                f"{item.product.name} × {item.quantity}, {billing.describe()}",
+                round_minor(value * f),
+                _charge_inputs(item.price_minor, currency, item.quantity, f, item_extra),
+                at,
+                end,
+            )
+        )
+    lines += _service_lines(catalog, membership, target.addons, currency)
+    if setup_line is not None:
+        lines.append(setup_line)
+    if credit_line is not None:
+        lines.append(credit_line)
+    terms = Terms(
+        plan=target.plan.id,
+        billing=billing,
+        plan_price_minor=target.plan_price_minor,
+        addons=addons,
+        anchor=anchor,
+        period_start=start,
+        period_end=end,
+        trial_end=None,
+        status="active",
+        paid_value_minor=full_value,
+        setup_fee_paid_minor=max(membership.setup_fee_paid_minor, target.plan.setup_fee_minor)
+        if plan_changed
+        else membership.setup_fee_paid_minor,
+    )
+    return _quote(membership, catalog, kind, "immediate", at, lines, credit, terms, limits)
 
 
 def _partial_change(
@@ -479,26 +463,30 @@ def _partial_change(
     removed: bool,
     plan_part: bool,
 ) -> Quote:
-    """Added add-ons now, prorated to co-terminate; the plan part and removals at period end."""
+    """Added add-ons now, prorated to co-terminate; the plan part and removals at period end.
+
+    An added add-on the current plan does not offer (or cannot bill on its period) starts with
+    the new plan, so it waits in the scheduled part and nothing is charged for it now (§5)."""
     currency = catalog.currency
     lines: list[QuoteLine] = []
     assert membership.period_end is not None, "a recurring membership has a period end"
     start, end = membership.period_start, membership.period_end
     f, left, total = fraction_left(start, end, at)
+    current = catalog.get(membership.plan)
+    offered_now = current.addons if current is not None else ()
     holdings = dict(membership.addons)
-    paid_value = membership.paid_value_minor
     added_now: dict[str, int] = {}
     for addon_id, quantity in sorted(added.items()):
         product = catalog.products[addon_id]
         if product.billing.is_once:
             continue
-        if period_ratio(product.billing, membership.billing) is None:
-            continue  # cannot co-terminate with the current plan: it comes with the scheduled part
-        price = _holding_price(catalog, membership, addon_id)
-        value = addon_period_value(price, product.billing, membership.billing, quantity)
         ratio = period_ratio(product.billing, membership.billing)
+        if ratio is None or addon_id not in offered_now:
+            continue  # starts with the new plan: part of the scheduled selection only
+        price = agreed_price(catalog, membership, addon_id)
+        value = addon_period_value(price, product.billing, membership.billing, quantity)
         extra: dict[str, str | int] = {"seconds_left": left, "seconds_in_period": total}
-        if ratio is not None and ratio != 1:
+        if ratio != 1:
             extra["period_ratio"] = fraction_text(ratio)
         lines.append(
             QuoteLine(
@@ -513,10 +501,8 @@ def _partial_change(
         )
         old = holdings.get(addon_id)
         holdings[addon_id] = Holding((old.quantity if old else 0) + quantity, price)
-        paid_value += round_minor(value)
         added_now[addon_id] = quantity
-    for line in _service_lines(catalog, added, currency):
-        lines.append(line)
+    lines += _service_lines(catalog, membership, added, currency)
 
     scheduled: ScheduledChange | None = None  # this change's end-of-term part
     if plan_part or removed:
@@ -535,13 +521,11 @@ def _partial_change(
     else:
         scheduled_after = None
 
-    has_now = bool(lines)
     timing: Timing = (
         "end_of_term"
-        if not has_now and scheduled is not None
+        if not lines and scheduled is not None
         else ("mixed" if scheduled is not None else "immediate")
     )
-    totals = settle(sum(line.amount_minor for line in lines), 0, membership.balance_minor)
     terms = Terms(
         plan=membership.plan,
         billing=membership.billing,
@@ -552,14 +536,12 @@ def _partial_change(
         period_end=end,
         trial_end=membership.trial_end,
         status=membership.status,
-        paid_value_minor=paid_value,
+        # recomputed from the items in force, never the old value plus this purchase (§6)
+        paid_value_minor=holdings_value(
+            catalog, membership.plan_price_minor, membership.billing, holdings
+        ),
         setup_fee_paid_minor=membership.setup_fee_paid_minor,
     )
-    if scheduled_after is not None:
-        amount = _scheduled_total(catalog, membership, scheduled_after)
-    else:
-        amount = paid_value
-    next_billing = NextBilling(end, amount, min(totals.balance_after_minor, amount))
     now_addons = {pid: h.quantity for pid, h in holdings.items() if h.quantity > 0}
     message = None
     if scheduled is not None:
@@ -576,8 +558,8 @@ def _partial_change(
         at=at,
         version=membership.version,
         lines=tuple(lines),
-        totals=totals,
-        next_billing=next_billing,
+        totals=settle(sum(line.amount_minor for line in lines), 0, membership.balance_minor),
+        next_billing=None,
         scheduled=scheduled,
         limits=limits_of(catalog, membership.plan, now_addons, membership.overrides),
         scheduled_limits=limits_of(
@@ -591,26 +573,6 @@ def _partial_change(
         terms=terms,
         scheduled_after=scheduled_after,
     )
-
-
-def _scheduled_total(catalog: Catalog, membership: Membership, scheduled: ScheduledChange) -> int:
-    """What the renewal invoice will be once `scheduled` applies: recurring total + setup fee difference."""
-    setup = 0
-    new_plan = catalog.products.get(scheduled.plan)
-    if scheduled.plan != membership.plan and new_plan is not None:
-        setup = max(0, new_plan.setup_fee_minor - membership.setup_fee_paid_minor)
-    holdings = {pid: h.price_minor for pid, h in scheduled.addons.items()}
-    total = 0 if scheduled.billing.is_once else scheduled.plan_price_minor
-    for addon_id, holding in scheduled.addons.items():
-        product = catalog.products.get(addon_id)
-        if product is None or product.billing.is_once or holding.quantity <= 0:
-            continue
-        total += round_minor(
-            addon_period_value(
-                holdings[addon_id], product.billing, scheduled.billing, holding.quantity
-            )
-        )
-    return total + setup
 
 
 def _carry_into_scheduled(

@@ -129,7 +129,7 @@ def _applied(ctx: Context, found: Invoice, m: Membership) -> Membership | None:
     apply: Mapping[str, Any] = found.apply or {}
     if found.kind == "renewal":
         if m.status == "past_due" and apply.get("period_start") == instant(m.period_start):
-            return renewal_paid(m, int(apply.get("paid_value_minor", 0)))
+            return renewal_paid(m, ctx.catalog)
         return None
     if found.kind != "change" or "membership" not in apply:
         return None

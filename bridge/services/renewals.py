@@ -113,7 +113,7 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "balance")
             elif ctx.settings.gateway == "test":
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "test")
-                paid = renewal_paid(after, renewal.paid_value_minor)
+                paid = renewal_paid(after, ctx.catalog)
                 after = save_membership(ctx, uow, membership_id, after, paid)
             ledger(
                 ctx,

@@ -17,6 +17,7 @@ from bridge.catalog_file import catalog_from, load_catalog_file, policy_from
 from bridge.domain.catalog import Catalog, Policy, parse_billing, parse_limits
 from bridge.domain.documents import quote_document
 from bridge.domain.errors import NotEligible
+from bridge.domain.invoicing import paid_value_of
 from bridge.domain.membership import (
     STATUSES,
     Holding,
@@ -28,7 +29,7 @@ from bridge.domain.membership import (
 )
 from bridge.domain.money import MoneyError, parse_amount
 from bridge.domain.periods import BillingOption
-from bridge.domain.proration import quote_change, recurring_total
+from bridge.domain.proration import quote_change
 from bridge.errors import ConfigError, ScenarioError
 
 
@@ -218,13 +219,7 @@ def parse_membership(value: Any, catalog: Catalog) -> Membership:
     else:  # by default, the full-period value of what the membership holds
         if plan not in catalog.products:
             raise ScenarioError(f"membership.plan: '{plan}' is not in the catalog")
-        paid = (
-            plan_price
-            if billing.is_once
-            else recurring_total(
-                catalog, membership, plan_price, billing, membership.addon_quantities()
-            )
-        )
+        paid = paid_value_of(catalog, membership)
     return replace(membership, paid_value_minor=paid)
 
 

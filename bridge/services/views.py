@@ -11,10 +11,11 @@ from typing import Any, TypedDict
 from bridge.domain.catalog import Catalog
 from bridge.domain.documents import instant
 from bridge.domain.invoice import Invoice
+from bridge.domain.invoicing import next_invoice
 from bridge.domain.limits import EffectiveLimits, apply_overrides
 from bridge.domain.membership import Membership, ScheduledChange, Site
 from bridge.domain.money import format_amount
-from bridge.domain.proration import limits_of, recurring_total
+from bridge.domain.proration import limits_of
 from bridge.services.ports import LedgerRecord, LimitsState, SiteRecord
 from bridge.services.records import limits_json, usage_json
 
@@ -167,18 +168,14 @@ def product_ref(catalog: Catalog, product_id: str) -> ProductRef:
 
 
 def next_billing(catalog: Catalog, m: Membership) -> NextBillingView | None:
-    """The next renewal: date, amount of the recurring items then in force, part the balance covers."""
-    if m.period_end is None or m.billing.is_once or m.status == "cancelled":
+    """The next invoice as the renewal will make it (the domain's `next_invoice`, as JSON)."""
+    upcoming = next_invoice(catalog, m)
+    if upcoming is None:
         return None
-    sc = m.scheduled_change
-    if sc is not None and sc.effective_at <= m.period_end:
-        amount = recurring_total(catalog, m, sc.plan_price_minor, sc.billing, sc.addon_quantities())
-    else:
-        amount = recurring_total(catalog, m, m.plan_price_minor, m.billing, m.addon_quantities())
     return {
-        "date": instant(m.period_end),
-        "amount": format_amount(amount, m.currency),
-        "covered_by_balance": format_amount(min(m.balance_minor, amount), m.currency),
+        "date": instant(upcoming.date),
+        "amount": format_amount(upcoming.amount_minor, m.currency),
+        "covered_by_balance": format_amount(upcoming.covered_by_balance_minor, m.currency),
     }
 
 

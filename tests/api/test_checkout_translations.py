@@ -135,3 +135,24 @@ def test_the_compiled_catalog_is_current(language: str) -> None:
 def test_the_glossary_terms_are_used(language: str, term: str, translation: str) -> None:
     message = _po(language).get(term)
     assert message is not None and message.string == translation
+
+
+@pytest.mark.parametrize(
+    ("language", "invoice", "renewal"),
+    [
+        ("ms", "Invois", "pembaharuan"),
+        ("id", "Faktur", "perpanjangan"),
+        ("nb", "Fornyelses", "faktura"),
+    ],
+)
+def test_payment_due_and_billing_not_offered_have_translated_sentences(
+    language: str, invoice: str, renewal: str
+) -> None:
+    from bridge.api.checkout.pages.choice import _REFUSALS
+
+    catalog = _po(language)
+    for code in ("payment_due", "billing_not_offered"):
+        message = catalog.get(_REFUSALS[code])
+        assert message is not None and message.string, code
+    payment_due = catalog.get(_REFUSALS["payment_due"]).string
+    assert invoice in payment_due and renewal in payment_due

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,13 @@ SCHEMAS = {
 
 def bridge_quote(path: Path) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("bridge", path=str(Path(sys.executable).parent)) or "bridge"
+    # The code of this checkout, also when the console script was installed from another one.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     return subprocess.run(
-        [exe, "quote", str(path)], capture_output=True, text=True, timeout=60, check=False
+        [exe, "quote", str(path)], capture_output=True, text=True, timeout=60, check=False, env=env
     )
 
 
@@ -116,3 +122,48 @@ def test_a_refused_selection_exits_3_with_an_error_document(tmp_path, selection,
     error = json.loads(result.stdout)
     jsonschema.validate(error, SCHEMAS["error"])
     assert error["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("selection", "code"),
+    [
+        ({"plan": "basic", "addons": {"extra-disk": 1000}}, "invalid_quantity"),
+        ({"plan": "gold", "addons": {"extra-disk": 1000}}, "unknown_product"),
+        ({"plan": "basic", "addons": {"extra-disk": 1.5, "gold": 1}}, "unknown_product"),
+    ],
+)
+def test_the_quantity_cap_is_a_rule_given_in_the_contract_order(tmp_path, selection, code):  # type: ignore[no-untyped-def]
+    result = bridge_quote(scenario(tmp_path, selection=selection))
+    assert result.returncode == 3, result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == code
+
+
+def test_a_one_time_service_the_scenario_holds_is_not_charged_again(tmp_path: Path) -> None:
+    data = json.loads((ROOT / "examples" / "01-upgrade-premium.json").read_text())
+    data["catalog"] = {
+        "currency": "USD",
+        "products": {
+            "basic": {"name": "Basic", "kind": "plan", "price": "30.00", "addons": ["migration"]},
+            "premium": {
+                "name": "Premium",
+                "kind": "plan",
+                "price": "60.00",
+                "addons": ["migration"],
+            },
+            "migration": {
+                "name": "Site migration",
+                "kind": "service",
+                "price": "49.00",
+                "billing": "once",
+            },
+        },
+    }
+    data["membership"]["addons"] = {"migration": {"quantity": 1, "price": "49.00"}}
+    data["membership"]["paid_value"] = "30.00"
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(data))
+    result = bridge_quote(path)
+    assert result.returncode == 0, result.stderr
+    quote = json.loads(result.stdout)
+    assert [line["type"] for line in quote["lines"]] == ["plan", "credit"]
+    assert quote["due_now"] == "40.00"

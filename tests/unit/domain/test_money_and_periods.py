@@ -90,3 +90,11 @@ def test_period_ratios_are_exact_or_absent():
     assert period_ratio(YEAR, MONTH) == Fraction(1, 12)
     assert period_ratio(BillingOption(1, "day"), BillingOption(1, "week")) == 7
     assert period_ratio(BillingOption(1, "week"), MONTH) is None
+
+
+def test_domain_errors_live_in_one_module_and_are_still_value_errors():
+    from bridge.domain import catalog, errors, money
+
+    assert money.MoneyError is errors.MoneyError and catalog.CatalogInvalid is errors.CatalogInvalid
+    for error in (errors.MoneyError, errors.CatalogInvalid):
+        assert issubclass(error, errors.BridgeError) and issubclass(error, ValueError)

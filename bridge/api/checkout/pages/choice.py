@@ -112,6 +112,14 @@ _REFUSALS = {
     "invalid_quantity": N_("Pick a quantity between 0 and 999."),
     "perpetual_plan": N_("A one-time plan cannot move back to a recurring one."),
     "membership_inactive": N_("This membership is cancelled and cannot be changed."),
+    "payment_due": N_(
+        "Your renewal invoice is not paid yet. Pay it first, the way you usually pay this "
+        "network's invoices, or ask the network operator how; then you can make the change."
+    ),
+    "billing_not_offered": N_(
+        "This plan is not offered with the billing option you picked. "
+        "Pick one of the options shown."
+    ),
 }
 
 
