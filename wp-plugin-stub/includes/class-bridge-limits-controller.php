@@ -103,7 +103,8 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 	}
 
 	/**
-	 * Checks a push signature.
+	 * Checks a push signature against the current secret's push key and, during a rotation, the
+	 * previous secret's.
 	 *
 	 * @param string $body      Raw body.
 	 * @param string $msg_id    webhook-id.
@@ -112,7 +113,7 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 	 * @return true|WP_Error
 	 */
 	public static function verify( $body, $msg_id, $timestamp, $signature ) {
-		$reason = Bridge_Signature::verify( Bridge_Settings::key( 'push' ), $msg_id, $timestamp, $signature, $body, time() );
+		$reason = Bridge_Signature::verify_any( Bridge_Settings::push_keys(), $msg_id, $timestamp, $signature, $body, time() );
 		if ( '' === $reason ) {
 			return true;
 		}

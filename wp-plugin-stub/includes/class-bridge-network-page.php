@@ -75,6 +75,22 @@ class Bridge_Network_Page {
 	}
 
 	/**
+	 * Whether a previous secret is configured, never any part of it.
+	 *
+	 * @return string
+	 */
+	private static function previous_secret_status() {
+		$previous = Bridge_Settings::previous_secret();
+		if ( '' === $previous ) {
+			return __( 'Not set', 'plan-bridge' );
+		}
+		if ( null === Bridge_Signature::secret_bytes( $previous ) ) {
+			return __( 'Set, but not a valid whsec_ secret: it is ignored', 'plan-bridge' );
+		}
+		return __( 'Set: pushes signed with it are still accepted. Remove it once the rotation is done.', 'plan-bridge' );
+	}
+
+	/**
 	 * A row.
 	 *
 	 * @param string $label Label.
@@ -108,6 +124,7 @@ class Bridge_Network_Page {
 			__( 'Shared secret (PLAN_BRIDGE_SECRET)', 'plan-bridge' ),
 			'' === Bridge_Settings::secret() ? __( 'Not set', 'plan-bridge' ) : Bridge_Settings::masked_secret() . ( Bridge_Settings::has_valid_secret() ? '' : ' — ' . __( 'not a valid whsec_ secret', 'plan-bridge' ) )
 		);
+		self::row( __( 'Previous secret (PLAN_BRIDGE_SECRET_PREVIOUS)', 'plan-bridge' ), self::previous_secret_status() );
 		self::row(
 			__( 'Over the visits limit', 'plan-bridge' ),
 			( 'unavailable' === Bridge_Settings::visits_over_limit() ? __( 'Show a "temporarily unavailable" page (503)', 'plan-bridge' ) : __( 'Show a notice only', 'plan-bridge' ) )
