@@ -28,6 +28,32 @@ class Bridge_Visits {
 	public static function register() {
 		add_action( 'template_redirect', array( __CLASS__, 'on_front_end_request' ), 0 );
 		add_action( 'admin_notices', array( __CLASS__, 'notice' ) );
+		add_action( Bridge_Usage::DAILY_HOOK, array( __CLASS__, 'remove_old_counters' ) );
+	}
+
+	/**
+	 * Daily: deletes the counters of months before the previous one (the current month's and the
+	 * previous month's stay, so a late report or a look back at last month still finds them).
+	 */
+	public static function remove_old_counters() {
+		global $wpdb;
+		$this_month = new DateTimeImmutable( 'first day of this month 12:00', wp_timezone() );
+		$keep       = array(
+			self::OPTION_PREFIX . $this_month->format( 'Ym' ),
+			self::OPTION_PREFIX . $this_month->modify( '-1 month' )->format( 'Ym' ),
+		);
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- a prefix scan of our own rows; no API lists options.
+		$names = $wpdb->get_col(
+			$wpdb->prepare(
+				"SELECT option_name FROM {$wpdb->options} WHERE option_name LIKE %s",
+				$wpdb->esc_like( self::OPTION_PREFIX ) . '%'
+			)
+		);
+		foreach ( $names as $name ) {
+			if ( preg_match( '/^' . self::OPTION_PREFIX . '[0-9]{6}$/', $name ) && ! in_array( $name, $keep, true ) ) {
+				delete_option( $name );
+			}
+		}
 	}
 
 	/**
