@@ -137,6 +137,16 @@ class Bridge_Network_Page {
 			isset( $delivery['last_error'] ) ? wp_date( $format, (int) $delivery['last_error_at'] ) . ': ' . $delivery['last_error'] : $never
 		);
 		self::row( __( 'Events waiting to be sent', 'plan-bridge' ), number_format_i18n( Bridge_Events::count_queued() ) );
+		$overflow = Bridge_Events::overflow();
+		self::row(
+			__( 'Usage reports dropped because the queue was full', 'plan-bridge' ),
+			0 === $overflow['count'] ? __( 'None', 'plan-bridge' ) : sprintf(
+				/* translators: 1: how many usage reports were dropped, 2: date and time of the last one. */
+				__( '%1$s (the last on %2$s)', 'plan-bridge' ),
+				number_format_i18n( $overflow['count'] ),
+				wp_date( $format, $overflow['last_at'] )
+			)
+		);
 		self::row( __( 'Default limits version', 'plan-bridge' ), null === $defaults ? __( 'None received yet', 'plan-bridge' ) : (string) $defaults['version'] );
 		echo '</tbody></table></div>';
 	}
