@@ -107,13 +107,19 @@ def test_site_events_are_kept_beyond_the_cap_and_a_new_usage_report_is_dropped(
 
 
 def test_the_network_page_shows_how_many_usage_reports_were_dropped(wp_network: Any) -> None:
-    wp_network.set_network_option("plan_bridge_events_dropped", {"count": 1234, "last_at": 1_776_000_000})
+    wp_network.set_network_option(
+        "plan_bridge_events_dropped", {"count": 1234, "last_at": 1_776_000_000}
+    )
     session = requests.Session()
     try:
         session.get(f"{wp_network.url}wp-login.php", timeout=30).close()
         session.post(
             f"{wp_network.url}wp-login.php",
-            data={"log": wp_network.admin_user, "pwd": wp_network.admin_password, "testcookie": "1"},
+            data={
+                "log": wp_network.admin_user,
+                "pwd": wp_network.admin_password,
+                "testcookie": "1",
+            },
             allow_redirects=False,
             timeout=30,
         ).close()
