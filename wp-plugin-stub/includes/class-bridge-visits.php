@@ -175,7 +175,8 @@ class Bridge_Visits {
 			return false; // The common repeat view: one read, no write, no lock.
 		}
 		global $wpdb;
-		$lock = 'plan_bridge_visitors_' . get_current_blog_id();
+		// Named locks are server-wide: the options table's name keeps other sites and installs apart.
+		$lock = 'plan_bridge_visitors_' . md5( $wpdb->options );
 		// phpcs:ignore WordPress.DB.DirectDatabaseQuery
 		$locked = (bool) $wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK( %s, %d )', $lock, self::LOCK_WAIT_S ) );
 		// Read again under the lock: a concurrent first view of the same visitor may have won.
