@@ -35,6 +35,7 @@ require_once PLAN_BRIDGE_DIR . 'class-bridge-xmlrpc.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-post-limits.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-user-limits.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-disk-limits.php';
+require_once PLAN_BRIDGE_DIR . 'class-bridge-visitor.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-visits.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-account-page.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-network-page.php';

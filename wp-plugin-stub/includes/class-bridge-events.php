@@ -7,6 +7,12 @@
  * `plan_bridge_send_events` sends them, signed with the events key, with capped exponential backoff.
  * The webhook-id stays the same on every retry; the bridge deduplicates on it.
  *
+ * When the bridge is away for long the queue is kept useful and bounded: a usage report replaces
+ * the site's queued one (only the newest counts), site.* and limits.applied are never dropped, and
+ * above MAX_QUEUED events the oldest usage reports go first, counted in DROPPED_OPTION for the
+ * Network Admin page. A usage report's webhook-id (and so its row) carries its site id, so a
+ * site's queued report is found without reading the queue.
+ *
  * @package Plan_Bridge
  */
 
@@ -21,7 +27,10 @@ class Bridge_Events {
 
 	const HOOK          = 'plan_bridge_send_events';
 	const PREFIX        = 'plan_bridge_event_';
-	const STATUS_OPTION = 'plan_bridge_delivery_status';
+	const STATUS_OPTION  = 'plan_bridge_delivery_status';
+	const DROPPED_OPTION = 'plan_bridge_events_dropped';
+	const USAGE_TYPE     = 'usage.reported';
+	const USAGE_ID       = 'msg_usage_';
 	const MAX_ATTEMPTS  = 30;
 	const MAX_QUEUED    = 1000;
 	const BATCH         = 50;
@@ -41,13 +50,18 @@ class Bridge_Events {
 	 *
 	 * @param string              $type Event type.
 	 * @param array<string,mixed> $data Event data.
-	 * @return string|null The webhook-id, or null when the queue is full.
+	 * @return string|null The webhook-id, or null when the event was a usage report dropped at once
+	 *                     because the queue is full of events that are never dropped.
 	 */
 	public static function enqueue( $type, array $data ) {
-		if ( self::count_queued() >= self::MAX_QUEUED ) {
-			return null;
+		$random = bin2hex( random_bytes( 12 ) );
+		if ( self::USAGE_TYPE === $type && isset( $data['site_id'] ) ) {
+			$prefix = self::USAGE_ID . (int) $data['site_id'] . '_';
+			self::delete_queued( $prefix, PHP_INT_MAX );
+			$id = $prefix . $random;
+		} else {
+			$id = 'msg_' . $random;
 		}
-		$id = 'msg_' . bin2hex( random_bytes( 12 ) );
 		add_site_option(
 			self::PREFIX . $id,
 			array(
@@ -62,8 +76,72 @@ class Bridge_Events {
 				'next_at'  => 0,
 			)
 		);
+		$dropped = self::trim();
 		self::schedule( time() );
-		return $id;
+		return in_array( $id, $dropped, true ) ? null : $id;
+	}
+
+	/**
+	 * Above MAX_QUEUED events, drops the oldest usage reports (never any other event) and counts them.
+	 *
+	 * @return string[] The webhook-ids dropped.
+	 */
+	private static function trim() {
+		$excess = self::count_queued() - (int) self::MAX_QUEUED;
+		if ( $excess <= 0 ) {
+			return array();
+		}
+		$dropped = self::delete_queued( self::USAGE_ID, $excess );
+		if ( array() !== $dropped ) {
+			$overflow = self::overflow();
+			update_site_option(
+				self::DROPPED_OPTION,
+				array(
+					'count'   => $overflow['count'] + count( $dropped ),
+					'last_at' => time(),
+				)
+			);
+		}
+		return $dropped;
+	}
+
+	/**
+	 * Deletes the oldest queued events whose webhook-id starts with a prefix.
+	 *
+	 * @param string $id_prefix Start of the webhook-id.
+	 * @param int    $limit     How many at most.
+	 * @return string[] The webhook-ids deleted.
+	 */
+	private static function delete_queued( $id_prefix, $limit ) {
+		global $wpdb;
+		// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- a prefix scan of our own rows; no API lists network options.
+		$keys = $wpdb->get_col(
+			$wpdb->prepare(
+				"SELECT meta_key FROM {$wpdb->sitemeta} WHERE site_id = %d AND meta_key LIKE %s ORDER BY meta_id LIMIT %d",
+				get_current_network_id(),
+				$wpdb->esc_like( self::PREFIX . $id_prefix ) . '%',
+				$limit
+			)
+		);
+		$ids = array();
+		foreach ( $keys as $key ) {
+			delete_site_option( $key );
+			$ids[] = substr( $key, strlen( self::PREFIX ) );
+		}
+		return $ids;
+	}
+
+	/**
+	 * How many usage reports were dropped because the queue was full, and when the last one was.
+	 *
+	 * @return array{count: int, last_at: int}
+	 */
+	public static function overflow() {
+		$overflow = get_site_option( self::DROPPED_OPTION, array() );
+		return array(
+			'count'   => is_array( $overflow ) && isset( $overflow['count'] ) ? (int) $overflow['count'] : 0,
+			'last_at' => is_array( $overflow ) && isset( $overflow['last_at'] ) ? (int) $overflow['last_at'] : 0,
+		);
 	}
 
 	/**

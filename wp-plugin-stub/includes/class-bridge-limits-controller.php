@@ -3,7 +3,9 @@
  * REST receiver for limits pushed by the bridge: POST /wp-json/bridge/v1/limits and /default-limits.
  *
  * The document is authenticated by its Standard Webhooks signature (push key), checked over the
- * raw body in the permission callback, before any JSON is parsed.
+ * raw body in the permission callback, before any JSON is parsed. A site's document may be sent
+ * to that site's own URL, or to the network's (main site's) URL, which applies it to the blog
+ * named by its site_id.
  *
  * @package Plan_Bridge
  */
@@ -101,7 +103,8 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 	}
 
 	/**
-	 * Checks a push signature.
+	 * Checks a push signature against the current secret's push key and, during a rotation, the
+	 * previous secret's.
 	 *
 	 * @param string $body      Raw body.
 	 * @param string $msg_id    webhook-id.
@@ -110,7 +113,7 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 	 * @return true|WP_Error
 	 */
 	public static function verify( $body, $msg_id, $timestamp, $signature ) {
-		$reason = Bridge_Signature::verify( Bridge_Settings::key( 'push' ), $msg_id, $timestamp, $signature, $body, time() );
+		$reason = Bridge_Signature::verify_any( Bridge_Settings::push_keys(), $msg_id, $timestamp, $signature, $body, time() );
 		if ( '' === $reason ) {
 			return true;
 		}
@@ -137,10 +140,39 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 		if ( 'defaults' === $kind ) {
 			return Bridge_Limits_Store::apply_default_document( $doc );
 		}
-		if ( get_current_blog_id() !== $doc['site_id'] ) {
+		if ( get_current_blog_id() === $doc['site_id'] ) {
+			return Bridge_Limits_Store::apply_site_document( $doc );
+		}
+		if ( ! is_main_site() ) {
 			return self::invalid( 'site_id is not the site this request was sent to' );
 		}
-		return Bridge_Limits_Store::apply_site_document( $doc );
+		return self::apply_for_blog( $doc );
+	}
+
+	/**
+	 * A document sent to the main site (the network's URL) for another blog of this network:
+	 * applied inside that blog, under the same version rule, when the blog is active.
+	 *
+	 * @param array<string,mixed> $doc Validated site document.
+	 * @return array<string,mixed>|WP_Error
+	 */
+	private static function apply_for_blog( array $doc ) {
+		$site = get_site( $doc['site_id'] );
+		if ( ! $site || (int) $site->network_id !== get_current_network_id()
+			|| (int) $site->archived || (int) $site->deleted || (int) $site->spam ) {
+			return new WP_Error(
+				'bridge_unknown_site',
+				/* translators: %d: the site id (blog id) named in the limits document. */
+				sprintf( __( 'There is no active site with id %d on this network.', 'plan-bridge' ), (int) $doc['site_id'] ),
+				array( 'status' => 404 )
+			);
+		}
+		switch_to_blog( (int) $site->blog_id );
+		try {
+			return Bridge_Limits_Store::apply_site_document( $doc );
+		} finally {
+			restore_current_blog();
+		}
 	}
 
 	/**

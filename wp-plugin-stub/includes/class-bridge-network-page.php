@@ -75,6 +75,22 @@ class Bridge_Network_Page {
 	}
 
 	/**
+	 * Whether a previous secret is configured, never any part of it.
+	 *
+	 * @return string
+	 */
+	private static function previous_secret_status() {
+		$previous = Bridge_Settings::previous_secret();
+		if ( '' === $previous ) {
+			return __( 'Not set', 'plan-bridge' );
+		}
+		if ( null === Bridge_Signature::secret_bytes( $previous ) ) {
+			return __( 'Set, but not a valid whsec_ secret: it is ignored', 'plan-bridge' );
+		}
+		return __( 'Set: pushes signed with it are still accepted. Remove it once the rotation is done.', 'plan-bridge' );
+	}
+
+	/**
 	 * A row.
 	 *
 	 * @param string $label Label.
@@ -108,6 +124,7 @@ class Bridge_Network_Page {
 			__( 'Shared secret (PLAN_BRIDGE_SECRET)', 'plan-bridge' ),
 			'' === Bridge_Settings::secret() ? __( 'Not set', 'plan-bridge' ) : Bridge_Settings::masked_secret() . ( Bridge_Settings::has_valid_secret() ? '' : ' — ' . __( 'not a valid whsec_ secret', 'plan-bridge' ) )
 		);
+		self::row( __( 'Previous secret (PLAN_BRIDGE_SECRET_PREVIOUS)', 'plan-bridge' ), self::previous_secret_status() );
 		self::row(
 			__( 'Over the visits limit', 'plan-bridge' ),
 			( 'unavailable' === Bridge_Settings::visits_over_limit() ? __( 'Show a "temporarily unavailable" page (503)', 'plan-bridge' ) : __( 'Show a notice only', 'plan-bridge' ) )
@@ -120,6 +137,16 @@ class Bridge_Network_Page {
 			isset( $delivery['last_error'] ) ? wp_date( $format, (int) $delivery['last_error_at'] ) . ': ' . $delivery['last_error'] : $never
 		);
 		self::row( __( 'Events waiting to be sent', 'plan-bridge' ), number_format_i18n( Bridge_Events::count_queued() ) );
+		$overflow = Bridge_Events::overflow();
+		self::row(
+			__( 'Usage reports dropped because the queue was full', 'plan-bridge' ),
+			0 === $overflow['count'] ? __( 'None', 'plan-bridge' ) : sprintf(
+				/* translators: 1: how many usage reports were dropped, 2: date and time of the last one. */
+				__( '%1$s (the last on %2$s)', 'plan-bridge' ),
+				number_format_i18n( $overflow['count'] ),
+				wp_date( $format, $overflow['last_at'] )
+			)
+		);
 		self::row( __( 'Default limits version', 'plan-bridge' ), null === $defaults ? __( 'None received yet', 'plan-bridge' ) : (string) $defaults['version'] );
 		echo '</tbody></table></div>';
 	}

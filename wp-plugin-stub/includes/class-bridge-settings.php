@@ -33,6 +33,26 @@ class Bridge_Settings {
 	}
 
 	/**
+	 * The secret before the last rotation, or '' when none is configured (PLAN_BRIDGE_SECRET_PREVIOUS).
+	 *
+	 * Only ever used to verify incoming pushes; the plugin signs with the current secret.
+	 *
+	 * @return string
+	 */
+	public static function previous_secret() {
+		return defined( 'PLAN_BRIDGE_SECRET_PREVIOUS' ) ? (string) PLAN_BRIDGE_SECRET_PREVIOUS : '';
+	}
+
+	/**
+	 * Keys that may have signed an incoming push: the current secret's, then the previous one's.
+	 *
+	 * @return array<int,string>
+	 */
+	public static function push_keys() {
+		return Bridge_Signature::derive_keys( array( self::secret(), self::previous_secret() ), 'push' );
+	}
+
+	/**
 	 * Whether the secret is present and well formed.
 	 *
 	 * @return bool

@@ -62,6 +62,50 @@ class Bridge_Signature {
 	}
 
 	/**
+	 * The keys for a purpose derived from each well-formed secret, in the given order.
+	 *
+	 * During a rotation the plugin verifies with the current and the previous secret's keys.
+	 *
+	 * @param array<int,string> $secrets Secrets; empty or malformed ones are skipped.
+	 * @param string            $purpose One of "events", "push", "token".
+	 * @return array<int,string> Raw key bytes.
+	 */
+	public static function derive_keys( array $secrets, $purpose ) {
+		$keys = array();
+		foreach ( $secrets as $secret ) {
+			$key = '' === (string) $secret ? null : self::derive_key( $secret, $purpose );
+			if ( null !== $key ) {
+				$keys[] = $key;
+			}
+		}
+		return $keys;
+	}
+
+	/**
+	 * Checks a signed message against several keys. Returns '' when one of them verifies it, else
+	 * the reason given for the first key ('no key configured' when there is none).
+	 *
+	 * @param array<int,string> $keys      Raw key bytes, current first.
+	 * @param string            $msg_id    webhook-id header.
+	 * @param string            $timestamp webhook-timestamp header.
+	 * @param string            $signature webhook-signature header.
+	 * @param string            $body      The raw body, before any JSON parsing.
+	 * @param int               $now       Unix time now.
+	 * @return string
+	 */
+	public static function verify_any( array $keys, $msg_id, $timestamp, $signature, $body, $now ) {
+		$first = null;
+		foreach ( $keys as $key ) {
+			$reason = self::verify( $key, $msg_id, $timestamp, $signature, $body, $now );
+			if ( '' === $reason ) {
+				return '';
+			}
+			$first = null === $first ? $reason : $first;
+		}
+		return null === $first ? 'no key configured' : $first;
+	}
+
+	/**
 	 * The `v1,<base64>` signature of a message.
 	 *
 	 * @param string $key       Raw key bytes.

@@ -81,4 +81,42 @@ class SignatureTest extends TestCase {
 		$this->assertNull( Bridge_Signature::derive_key( 'whsec_not base64!', 'push' ) );
 		$this->assertNull( Bridge_Signature::derive_key( 'whsec_c2hvcnQ=', 'push' ) );
 	}
+
+	const PREVIOUS = 'whsec_c2VjcmV0LWJlZm9yZS10aGUtcm90YXRpb24tMDE=';
+
+	private function sign_with_secret( $secret ) {
+		return Bridge_Signature::sign( Bridge_Signature::derive_key( $secret, 'push' ), 'msg_1', self::NOW, '{"version":1}' );
+	}
+
+	private function verify_rotating( $signature, array $secrets, $timestamp = self::NOW ) {
+		return Bridge_Signature::verify_any( Bridge_Signature::derive_keys( $secrets, 'push' ), 'msg_1', (string) $timestamp, $signature, '{"version":1}', self::NOW );
+	}
+
+	public function test_during_a_rotation_accepts_pushes_signed_with_the_current_or_the_previous_secret() {
+		$both = array( self::SECRET, self::PREVIOUS );
+		$this->assertSame( '', $this->verify_rotating( $this->sign_with_secret( self::SECRET ), $both ) );
+		$this->assertSame( '', $this->verify_rotating( $this->sign_with_secret( self::PREVIOUS ), $both ) );
+	}
+
+	public function test_once_the_previous_secret_is_dropped_its_pushes_are_refused() {
+		$this->assertSame( 'signature mismatch', $this->verify_rotating( $this->sign_with_secret( self::PREVIOUS ), array( self::SECRET, '' ) ) );
+		$this->assertSame( 'signature mismatch', $this->verify_rotating( $this->sign_with_secret( self::PREVIOUS ), array( self::SECRET ) ) );
+	}
+
+	public function test_rotation_refuses_a_third_secret_and_stale_timestamps() {
+		$third = 'whsec_dGhpcmQtc2VjcmV0LW5vYm9keS1zaG91bGQta25vdw==';
+		$both  = array( self::SECRET, self::PREVIOUS );
+		$this->assertSame( 'signature mismatch', $this->verify_rotating( $this->sign_with_secret( $third ), $both ) );
+		$stale = Bridge_Signature::sign( Bridge_Signature::derive_key( self::PREVIOUS, 'push' ), 'msg_1', self::NOW - 301, '{"version":1}' );
+		$this->assertSame( 'stale timestamp', $this->verify_rotating( $stale, $both, self::NOW - 301 ) );
+	}
+
+	public function test_keys_are_derived_from_each_well_formed_secret_and_malformed_ones_are_skipped() {
+		$keys = Bridge_Signature::derive_keys( array( self::SECRET, '', 'whsec_not base64!', self::PREVIOUS ), 'push' );
+		$this->assertSame(
+			array( Bridge_Signature::derive_key( self::SECRET, 'push' ), Bridge_Signature::derive_key( self::PREVIOUS, 'push' ) ),
+			$keys
+		);
+		$this->assertSame( 'no key configured', Bridge_Signature::verify_any( array(), 'msg_1', (string) self::NOW, 'v1,x', '{}', self::NOW ) );
+	}
 }

@@ -136,8 +136,12 @@ def test_a_user_beyond_the_limit_is_refused(plugin: Any, wp_network: Any) -> Non
         admin.close()
 
 
-def _visit(url: str) -> requests.Response:
-    response = requests.get(url, timeout=30)
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
+
+
+def _visit(url: str, visitor: int = 0) -> requests.Response:
+    """A page view by a browser; each `visitor` number is another visitor (user agent)."""
+    response = requests.get(url, headers={"User-Agent": f"{BROWSER} visitor/{visitor}"}, timeout=30)
     response.close()
     return response
 
@@ -148,8 +152,8 @@ def test_visits_over_the_limit_give_the_503_page_when_so_configured(
     plugin.push({"visits": 3})
     wp_network.set_network_option("plan_bridge_visits_over_limit", "unavailable")
     try:
-        served = [_visit(plugin.site.url).status_code for _ in range(3)]
-        over = _visit(plugin.site.url)
+        served = [_visit(plugin.site.url, visitor).status_code for visitor in range(3)]
+        over = _visit(plugin.site.url, 3)
     finally:
         wp_network.set_network_option("plan_bridge_visits_over_limit", "notice")
 
@@ -162,11 +166,11 @@ def test_visits_over_the_limit_give_the_503_page_when_so_configured(
 
 def test_visits_count_only_logged_out_page_views(plugin: Any) -> None:
     plugin.push({"visits": 1000})
-    for _ in range(2):
-        _visit(plugin.site.url)
-    _visit(f"{plugin.site.url}feed/")
-    _visit(f"{plugin.site.url}wp-json/")
-    with plugin.owner.get(plugin.site.url, timeout=30):
+    for visitor in range(2):
+        _visit(plugin.site.url, visitor)
+    _visit(f"{plugin.site.url}feed/", 2)
+    _visit(f"{plugin.site.url}wp-json/", 3)
+    with plugin.owner.get(plugin.site.url, headers={"User-Agent": BROWSER}, timeout=30):
         pass  # REST credentials do not log in a page view; this one counts too
     count = plugin.network.eval_php("echo Bridge_Visits::this_month();", plugin.site.url)
     assert count == "3"
