@@ -185,11 +185,12 @@ def _credit(
     amount = found.amount_due_minor
     after = replace(m, balance_minor=m.balance_minor + amount, version=m.version + 1)
     save_membership(ctx, uow, found.membership_id, m, after)
-    why = (
-        "it had expired"
-        if found.expired(ctx.now()) or found.status != "open"
-        else ("the membership changed since it was made")
-    )
+    if found.status == "void":
+        why = "it was void"
+    elif found.status == "expired" or found.expired(ctx.now()):
+        why = "it had expired"
+    else:
+        why = "the membership changed since it was made"
     ledger(
         ctx,
         uow,
@@ -201,10 +202,8 @@ def _credit(
         actor,
         found.id,
     )
-    if found.status == "open":
-        uow.invoices.close(found.id, "expired" if found.expired(ctx.now()) else "void", why)
-    if reference:
-        uow.invoices.set_reference(found.id, reference)
+    # Paid, with what it paid for credited: a retried payment of it is then `already_paid`.
+    uow.invoices.mark_paid(found.id, ctx.now(), reference, note=f"credited to the balance: {why}")
     audit(
         ctx,
         uow,

@@ -176,12 +176,14 @@ class SqlInvoices:
             stmt = stmt.where(INVOICES.c.kind == kind)
         return int(self._s.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
-    def mark_paid(self, invoice_id: str, at: datetime, reference: str | None) -> Invoice:
-        self._set(invoice_id, status="paid", paid_at=at, reference=reference)
+    def mark_paid(
+        self, invoice_id: str, at: datetime, reference: str | None, note: str | None = None
+    ) -> Invoice:
+        values: dict[str, Any] = {"status": "paid", "paid_at": at, "reference": reference}
+        if note is not None:
+            values["closed_reason"] = note[:200]
+        self._set(invoice_id, **values)
         return self._must(invoice_id)
-
-    def set_reference(self, invoice_id: str, reference: str) -> None:
-        self._set(invoice_id, reference=reference)
 
     def expire_due(self, at: datetime) -> int:
         """Unpaid change invoices past their expiry become `expired` (one set-based UPDATE)."""

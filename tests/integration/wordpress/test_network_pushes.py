@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.adapters.signing import push_webhook, sign_headers
 from bridge.adapters.wordpress import PushRejected, RestLimitsPusher, XmlRpcLimitsPusher
+from bridge.contract import push_webhook, sign_headers
 
 pytestmark = pytest.mark.wordpress
 
