@@ -34,7 +34,7 @@ from standardwebhooks import Webhook
 
 ROOT = Path(__file__).resolve().parents[1]
 
-ADMIN_TOKEN = "bench-admin-token"
+ADMIN_TOKEN = "bench-admin-token-0123456789abcdefghij"
 SECRET = "whsec_" + base64.b64encode(b"bench-commit-secret-32-bytes-ok!").decode()
 OPERATOR = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

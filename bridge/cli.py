@@ -68,7 +68,7 @@ def _settings(ctx: click.Context, *, secrets: bool = True) -> Settings:
         settings = load_settings(path=ctx.obj["config_path"], require_secrets=secrets)
     except BridgeError as exc:
         raise click.ClickException(exc.message) from exc
-    from bridge.app import configure_logging
+    from bridge.logs import configure_logging
 
     configure_logging(settings, ctx.obj["log_level"])
     return settings

@@ -45,7 +45,11 @@ Gateway = Literal["test", "manual"]
 Transport = Literal["rest", "xmlrpc"]
 QueueBackend = Literal["sqlite", "redis", "immediate"]
 
-SECRET_KEYS = ("admin_token", "webhook_secret")
+SECRET_KEYS = ("admin_token", "webhook_secret")  # both required to serve
+# Accepted beside the current secret while the operator rotates it (SECURITY.md); optional.
+OPTIONAL_SECRET_KEYS = ("webhook_secret_previous",)
+MIN_ADMIN_TOKEN_LENGTH = 32
+MAKE_A_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _TOP_KEYS = {
     "database_url",
     "public_url",
@@ -94,6 +98,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     admin_token: str = ""  # empty: not set (only with load_settings(require_secrets=False))
     webhook_secret: str = ""
+    webhook_secret_previous: str = ""  # accepted for verifying only, during a rotation
     default_plan: str = "free"
     fallback_plan: str = "free"
     grace_days: int = 7
@@ -110,7 +115,7 @@ class Settings:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in SECRET_KEYS:
+            if f.name in SECRET_KEYS or f.name in OPTIONAL_SECRET_KEYS:
                 shown = "''" if not value else "'***'"
             elif f.name == "catalog":
                 shown = f"<Catalog {value.currency}, {len(value.products)} products>"
@@ -118,6 +123,12 @@ class Settings:
                 shown = repr(value)
             parts.append(f"{f.name}={shown}")
         return f"Settings({', '.join(parts)})"
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """The secrets an incoming signature or checkout token may be made with: the current
+        one, then the previous one while a rotation is under way."""
+        return tuple(s for s in (self.webhook_secret, self.webhook_secret_previous) if s)
 
     def require_secrets(self) -> None:
         """Serving needs both secrets; say which environment variable is missing."""
@@ -258,16 +269,25 @@ def load_settings(
     )
     d_wp, d_queue, d_push = WordPressSettings(), QueueSettings(), PushSettings()
 
-    secrets = {key: env.get(f"BRIDGE_{key.upper()}", "").strip() for key in SECRET_KEYS}
+    secrets = {
+        key: env.get(f"BRIDGE_{key.upper()}", "").strip()
+        for key in (*SECRET_KEYS, *OPTIONAL_SECRET_KEYS)
+    }
+    if secrets["admin_token"] and len(secrets["admin_token"]) < MIN_ADMIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"BRIDGE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long; "
+            f"make one with: {MAKE_A_TOKEN}"
+        )
     if require_secrets:
         missing = [f"BRIDGE_{key.upper()}" for key in SECRET_KEYS if not secrets[key]]
         if missing:
             raise ConfigError(f"set {' and '.join(missing)} in the environment")
-    if secrets["webhook_secret"]:
-        try:
-            secret_bytes(secrets["webhook_secret"])
-        except InvalidSecret as exc:
-            raise ConfigError(f"BRIDGE_WEBHOOK_SECRET: {exc}") from None
+    for key in ("webhook_secret", "webhook_secret_previous"):
+        if secrets[key]:
+            try:
+                secret_bytes(secrets[key])
+            except InvalidSecret as exc:
+                raise ConfigError(f"BRIDGE_{key.upper()}: {exc}") from None
 
     return Settings(
         catalog=catalog,
@@ -280,6 +300,7 @@ def load_settings(
         ).rstrip("/"),
         admin_token=secrets["admin_token"],
         webhook_secret=secrets["webhook_secret"],
+        webhook_secret_previous=secrets["webhook_secret_previous"],
         default_plan=default_plan,
         fallback_plan=fallback_plan,
         grace_days=_number(f"{where}: grace_days", data.get("grace_days", 7), int, 0),

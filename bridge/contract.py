@@ -60,6 +60,26 @@ def derive_key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret_bytes(secret), f"plan-bridge/{purpose}/v1".encode(), "sha256").digest()
 
 
+# Every purpose a key is derived for; the log redaction hides each derived key too.
+PURPOSES = ("push", "token", "session")
+
+
+def secret_forms(secret: str) -> list[str]:
+    """Every text form in which `secret` or a key derived from it could appear: the secret, its
+    base64 body, and each derived key as hex, base64 and `whsec_` (for redacting logs)."""
+    forms = [secret]
+    body = secret[len(_PREFIX) :] if secret.startswith(_PREFIX) else secret
+    forms.append(body)
+    try:
+        raw = secret_bytes(secret)
+    except InvalidSecret:
+        return forms
+    for key in (raw, *(derive_key(secret, purpose) for purpose in PURPOSES)):
+        encoded = base64.b64encode(key).decode()
+        forms += [key.hex(), encoded, _b64url(key), as_whsec(key)]
+    return forms
+
+
 def as_whsec(key: bytes) -> str:
     """A raw key in the form Standard Webhooks libraries take: `whsec_` + base64."""
     return _PREFIX + base64.b64encode(key).decode()
@@ -97,6 +117,20 @@ def mint_checkout_token(secret: str, payload: Mapping[str, Any]) -> str:
     body = _b64url(json.dumps(dict(payload), separators=(",", ":")).encode())
     mac = hmac.new(derive_key(secret, "token"), body.encode(), hashlib.sha256).digest()
     return f"{body}.{_b64url(mac)}"
+
+
+def read_checkout_token_any(secrets: tuple[str, ...], token: str, now_s: int) -> dict[str, Any]:
+    """A checkout token signed with any of `secrets` (the current one first, then the previous
+    one during a rotation); the first secret's error when none matches."""
+    first: InvalidToken | None = None
+    for secret in secrets:
+        try:
+            return read_checkout_token(secret, token, now_s)
+        except InvalidToken as exc:
+            if exc.expired:
+                raise  # the signature matched: the token is genuine but too old
+            first = first or exc
+    raise first or InvalidToken("no secret is configured")
 
 
 def read_checkout_token(secret: str, token: str, now_s: int) -> dict[str, Any]:

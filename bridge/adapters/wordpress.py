@@ -2,10 +2,15 @@
 
 Two transports carry the same signed JSON document:
 
-- REST: ``POST {site_url}?rest_route=/bridge/v1/limits`` with the Standard Webhooks headers
+- REST: ``POST {network_url}?rest_route=/bridge/v1/limits`` with the Standard Webhooks headers
   (``?rest_route=`` works whether or not the site has pretty permalinks);
 - XML-RPC: ``bridge.setLimits(body, webhook_id, webhook_timestamp, webhook_signature)`` on
-  ``{site_url}xmlrpc.php``, through python-wordpress-xmlrpc.
+  ``{network_url}xmlrpc.php``, through python-wordpress-xmlrpc.
+
+Every push goes to the network's own URL, the one the operator configured (``wordpress.url``);
+the document's ``site_id`` names the blog the plugin applies it to. A site's URL, which arrives in
+events, is data and never a push target. Redirects are not followed: a signed document with
+prices and balance must never be re-posted to wherever a redirect points.
 
 Errors are translated here, at the boundary, into two kinds the service layer can act on
 (defined in bridge/errors.py, under WordPressError with its `retryable` and `status`):
@@ -23,7 +28,7 @@ import http.client
 import json
 import xmlrpc.client
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 
@@ -45,7 +50,6 @@ from wordpress_xmlrpc.exceptions import (
 )
 
 __all__ = [
-    "LimitsPusher",
     "PushRejected",
     "PushResult",
     "RestLimitsPusher",
@@ -54,18 +58,6 @@ __all__ = [
     "XmlRpcLimitsPusher",
     "make_pusher",
 ]
-
-
-class LimitsPusher(Protocol):
-    def push_site(
-        self, site_url: str, document: dict[str, Any], at: datetime, msg_id: str
-    ) -> PushResult: ...
-
-    def push_defaults(
-        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
-    ) -> PushResult: ...
-
-    def close(self) -> None: ...
 
 
 def _base(url: str) -> str:
@@ -100,9 +92,10 @@ class RestLimitsPusher:
         self._session.headers["User-Agent"] = "plan-bridge"
 
     def push_site(
-        self, site_url: str, document: dict[str, Any], at: datetime, msg_id: str
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult:
-        return self._post(_base(site_url) + "?rest_route=/bridge/v1/limits", document, at, msg_id)
+        url = _base(network_url) + "?rest_route=/bridge/v1/limits"
+        return self._post(url, document, at, msg_id)
 
     def push_defaults(
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
@@ -116,7 +109,11 @@ class RestLimitsPusher:
         headers["Content-Type"] = "application/json; charset=utf-8"
         try:
             response = self._session.post(
-                url, data=body.encode(), headers=headers, timeout=self._timeout
+                url,
+                data=body.encode(),
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
             raise WordPressUnavailable("the site did not answer in time") from exc
@@ -128,6 +125,8 @@ class RestLimitsPusher:
                 answer: Any = response.json()
             except ValueError:
                 answer = None
+        if 300 <= status < 400:
+            raise PushRejected("push refused: the network answered with a redirect", status)
         if status >= 400:
             code = answer.get("code") if isinstance(answer, dict) else None
             raise _error_for_status(status, f"push refused: {code or 'no error code'}")
@@ -191,9 +190,9 @@ class XmlRpcLimitsPusher:
         self._timeout_s = timeout_s
 
     def push_site(
-        self, site_url: str, document: dict[str, Any], at: datetime, msg_id: str
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult:
-        return self._call(site_url, _SET_LIMITS, document, at, msg_id)
+        return self._call(network_url, _SET_LIMITS, document, at, msg_id)
 
     def push_defaults(
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str

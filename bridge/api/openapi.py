@@ -51,7 +51,8 @@ def _op(
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {**ok, **_errors(*errors)},
-        "security": [{"admin": []}] if operator else [{"admin": []}, {"checkout": []}],
+        # The API is the operator's alone; site owners use the checkout pages (README, SECURITY.md).
+        "security": [{"admin": []}],
     }
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
@@ -104,11 +105,6 @@ def spec() -> dict[str, Any]:
         "components": {
             "securitySchemes": {
                 "admin": {"type": "http", "scheme": "bearer", "description": "BRIDGE_ADMIN_TOKEN"},
-                "checkout": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "The plugin's signed checkout token (one site, one user)",
-                },
             },
             "schemas": {
                 "Error": {

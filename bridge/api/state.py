@@ -23,7 +23,7 @@ KEY = "bridge"
 class AppState:
     ctx: Context
     metrics: Metrics
-    events_webhook: Webhook
+    events_webhooks: tuple[Webhook, ...]  # the current secret's verifier, then the previous
     ping: Callable[[], None]
     runtime: Runtime  # for the CLI and tests (the queue, the engine); requests use `ctx`
     checkout_core: CheckoutCore | None = None  # None: the use cases (a page test's stand-in)

@@ -1,11 +1,9 @@
-"""The JSON API, version 1 (documented in /openapi.json and the README).
+"""The JSON API, version 1: the operator's (documented in /openapi.json and the README).
 
-Who may call what:
-- the operator: `Authorization: Bearer $BRIDGE_ADMIN_TOKEN`, everything;
-- a site owner: the checkout session (the checkout sets `g.checkout_site_id` and
-  `g.checkout_user_id`) or `Authorization: Bearer <checkout token>` (the plugin's signed,
-  short-lived token, bound to one site and one user); only their own site, and not the
-  operator's calls (payments by hand, memberships, overrides, balance, refunds).
+Only the operator calls it, with `Authorization: Bearer $BRIDGE_ADMIN_TOKEN`. Site owners use the
+checkout pages: their checkout token is exchanged once, at /checkout/start, for a session that
+only the checkout pages read; neither the token nor the session cookie is accepted here (a form
+posted from another site could otherwise ride on the cookie).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from bridge.api import openapi
 from bridge.api.inputs import (
@@ -25,10 +23,9 @@ from bridge.api.inputs import (
     parse_selection,
 )
 from bridge.api.state import state
-from bridge.contract import read_checkout_token
-from bridge.errors import Forbidden, InvalidRequest, InvalidToken, NotFound, Unauthorized
+from bridge.errors import InvalidRequest, Unauthorized
 from bridge.services import limits, operator, payments, quotes, renewals, sites
-from bridge.services.context import OPERATOR, Actor, Context, owner
+from bridge.services.context import OPERATOR, Actor, Context
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -37,52 +34,20 @@ def ctx() -> Context:
     return state().ctx
 
 
-def current_actor() -> Actor:
-    """The caller: a checkout session, an admin token, or a checkout token; else 401."""
-    site_id = getattr(g, "checkout_site_id", None)
-    if site_id is not None:
-        return owner(int(site_id), _int_or_none(getattr(g, "checkout_user_id", None)))
+def require_operator() -> Actor:
+    """The operator (the admin token as a bearer token); 401 otherwise."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized(
-            "Send Authorization: Bearer with the admin token or a checkout token.", "unauthorized"
-        )
-    settings = ctx().settings
-    admin = settings.admin_token
+        raise Unauthorized("Send Authorization: Bearer with the admin token.", "unauthorized")
+    admin = ctx().settings.admin_token
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
         return OPERATOR
-    if "." in token and settings.webhook_secret:
-        now_s = int(ctx().clock.now().timestamp())
-        try:
-            payload = read_checkout_token(settings.webhook_secret, token, now_s)
-        except InvalidToken as exc:
-            raise Unauthorized(f"The checkout token is not valid: {exc}.", "invalid_token") from exc
-        return owner(int(payload["site_id"]), int(payload["user_id"]))
-    raise Unauthorized("The token is not valid.", "invalid_token")
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def require_operator() -> Actor:
-    actor = current_actor()
-    if not actor.is_operator:
-        raise Forbidden("Only the network operator may do this.", "operator_only")
-    return actor
-
-
-def require_site(site_id: int) -> Actor:
-    """The operator, or the owner of this very site."""
-    actor = current_actor()
-    if not actor.is_operator and actor.site_id != site_id:
-        raise Forbidden("You may only manage your own site.", "forbidden")
-    return actor
+    raise Unauthorized(
+        "The token is not valid. The JSON API is the operator's: site owners use the checkout.",
+        "invalid_token",
+    )
 
 
 def _body() -> dict[str, Any]:
@@ -102,13 +67,13 @@ def _json(doc: Any, status: int = 200) -> Response:
 
 @blueprint.get("/sites/<int:site_id>")
 def get_site(site_id: int) -> Response:
-    require_site(site_id)
+    require_operator()
     return _json(sites.site_view(ctx(), site_id))
 
 
 @blueprint.get("/sites/<int:site_id>/options")
 def get_options(site_id: int) -> Response:
-    require_site(site_id)
+    require_operator()
     product = request.args.get("product") or None
     plan = request.args.get("plan") or None
     return _json(sites.options(ctx(), site_id, product=product, plan=plan))
@@ -116,22 +81,19 @@ def get_options(site_id: int) -> Response:
 
 @blueprint.post("/sites/<int:site_id>/quotes")
 def post_quote(site_id: int) -> Response:
-    actor = require_site(site_id)
+    actor = require_operator()
     return _json(quotes.create_quote(ctx(), site_id, parse_selection(_body()), actor), 201)
 
 
 @blueprint.post("/quotes/<quote_id>/commit")
 def post_commit(quote_id: str) -> Response:
-    actor = current_actor()
-    restrict = None if actor.is_operator else actor.site_id
-    return _json(quotes.commit_quote(ctx(), quote_id, actor, site_id=restrict))
+    actor = require_operator()
+    return _json(quotes.commit_quote(ctx(), quote_id, actor))
 
 
 @blueprint.get("/invoices/<invoice_id>")
 def get_invoice(invoice_id: str) -> Response:
-    actor = current_actor()
-    if not actor.is_operator and sites.site_of_invoice(ctx(), invoice_id) != actor.site_id:
-        raise NotFound("There is no such invoice.", "invoice_not_found")
+    require_operator()
     return _json(payments.invoice(ctx(), invoice_id))
 
 
@@ -147,7 +109,7 @@ def post_pay(invoice_id: str) -> Response:
 
 @blueprint.delete("/sites/<int:site_id>/scheduled-change")
 def delete_scheduled_change(site_id: int) -> Response:
-    actor = require_site(site_id)
+    actor = require_operator()
     return _json(quotes.cancel_scheduled_change(ctx(), site_id, actor))
 
 
@@ -169,10 +131,8 @@ def put_overrides(site_id: int) -> Response:
 
 @blueprint.post("/sites/<int:site_id>/cancellation")
 def post_cancellation(site_id: int) -> Response:
-    actor = require_site(site_id)
+    actor = require_operator()
     mode = _body().get("mode", "end_of_term")
-    if mode == "immediate" and not actor.is_operator:
-        raise Forbidden("Only the operator cancels immediately.", "operator_only")
     return _json(operator.cancel_membership(ctx(), site_id, parse_cancel_mode(mode), actor))
 
 
@@ -196,13 +156,13 @@ def post_refund(site_id: int) -> Response:
 
 @blueprint.get("/sites/<int:site_id>/ledger")
 def get_ledger(site_id: int) -> Response:
-    require_site(site_id)
+    require_operator()
     return _json(operator.ledger_of(ctx(), site_id))
 
 
 @blueprint.get("/sites/<int:site_id>/limits")
 def get_limits(site_id: int) -> Response:
-    require_site(site_id)
+    require_operator()
     url, version, document = limits.limits_document(ctx(), site_id)
     return _json({"site_id": site_id, "url": url, "version": version, "document": document})
 

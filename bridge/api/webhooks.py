@@ -85,6 +85,20 @@ def verify_signed_body(
     raise InvalidSignature("the webhook's signature does not match")
 
 
+def verify_with_any(
+    webhooks: tuple[Webhook, ...], headers: Mapping[str, str], body: bytes, now: datetime
+) -> str:
+    """The current secret's verifier, then the previous one's during a rotation; the first
+    verifier's refusal when none accepts."""
+    first: InvalidSignature | None = None
+    for webhook in webhooks:
+        try:
+            return verify_signed_body(webhook, headers, body, now)
+        except InvalidSignature as exc:
+            first = first or exc
+    raise first or InvalidSignature("no webhook secret is configured")
+
+
 def _parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
     try:
         event = json.loads(body)
@@ -104,11 +118,10 @@ def _parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
 @blueprint.post("/webhooks/wordpress")
 def receive_wordpress_event() -> Response:
     app_state = state()
-    webhook = app_state.events_webhook
     # get_data() enforces MAX_CONTENT_LENGTH (413) before anything else reads the body.
     body = request.get_data(cache=False)
     headers = {name.lower(): value for name, value in request.headers.items()}
-    msg_id = verify_signed_body(webhook, headers, body, app_state.ctx.clock.now())
+    msg_id = verify_with_any(app_state.events_webhooks, headers, body, app_state.ctx.clock.now())
     event_type, data = _parse_event(body)
     event = parse_event(event_type, data, app_state.ctx.catalog.currency)
     outcome = handle_event(app_state.ctx, msg_id, event_type, event)

@@ -47,8 +47,10 @@ class Pusher(Protocol):
     `WordPressUnavailable` (retryable) or `PushRejected` (not retryable)."""
 
     def push_site(
-        self, site_url: str, document: dict[str, Any], at: datetime, msg_id: str
-    ) -> PushResult: ...
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
+    ) -> PushResult:
+        """Push one site's document to the network; its `site_id` names the blog."""
+        ...
 
     def push_defaults(
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str

@@ -113,7 +113,7 @@ class PushRunner:
     def push_site(self, site_id: int, attempt: int = 1) -> Attempt:
         """Push the site's desired document unless it is already applied; say what comes next."""
         try:
-            site_url, version, document = limits_document(self.ctx, site_id)
+            _site_url, version, document = limits_document(self.ctx, site_id)
         except NotFound:
             log.info("push skipped: the site is gone", extra={"site_id": site_id})
             return self._done(Attempt(Outcome.GONE))
@@ -122,7 +122,11 @@ class PushRunner:
             return self._done(Attempt(Outcome.UP_TO_DATE, version))
         msg_id = f"limits-{site_id}-v{version}"
         try:
-            result = self.pusher.push_site(site_url, document, self.ctx.clock.now(), msg_id)
+            # Always the network's configured URL: a site's URL is data from events, never a
+            # target (it could point anywhere); the plugin applies the document to `site_id`.
+            result = self.pusher.push_site(
+                self.ctx.settings.wordpress.url, document, self.ctx.clock.now(), msg_id
+            )
         except WordPressUnavailable as exc:
             return self._failed(site_id, version, attempt, str(exc))
         except PushRejected as exc:

@@ -11,7 +11,6 @@ from bridge.domain.membership import Membership, Selection
 from bridge.domain.money import format_amount
 from bridge.domain.periods import BillingOption
 from bridge.domain.proration import limits_of, quote_change
-from bridge.errors import NotFound
 from bridge.services.context import Context
 from bridge.services.limits import live_site, membership_of
 from bridge.services.records import limits_json
@@ -60,17 +59,6 @@ def site_view(ctx: Context, site_id: int) -> SiteView:
             "limits": limits,
             "pending_invoice": pending,
         }
-
-
-def site_of_invoice(ctx: Context, invoice_id: str) -> int | None:
-    """The site an invoice belongs to (its own, else its membership's first site)."""
-    with ctx.uow() as uow:
-        invoice = uow.invoices.get(invoice_id)
-        if invoice is None:
-            raise NotFound("There is no such invoice.", "invoice_not_found")
-        if invoice.site_id is not None:
-            return invoice.site_id
-        return uow.sites.first_of(invoice.membership_id)
 
 
 def options(

@@ -24,7 +24,7 @@ from tests.services.conftest import send_event
 from tests.services.fakes import FakeClock, FakeQueue
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-for-the-api-0123456789"
 SECRET = "whsec_" + base64.b64encode(b"core-api-tests-secret-32-bytes!!").decode()
 
 
@@ -69,7 +69,7 @@ def api_app(
     app.extensions[KEY] = AppState(
         ctx=ctx,
         metrics=None,  # type: ignore[arg-type]  # not mounted here
-        events_webhook=events_webhook(SECRET),
+        events_webhooks=(events_webhook(SECRET),),
         ping=lambda: None,
         runtime=None,  # type: ignore[arg-type]
     )

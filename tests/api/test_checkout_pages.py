@@ -6,6 +6,7 @@ in-memory membership per site, so amounts on the pages are the domain's own.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -101,6 +102,7 @@ class FakeBridge:
     """The core facade's checkout methods over in-memory memberships and the real domain."""
 
     def __init__(self, catalog: Catalog, gateway: str = "test") -> None:
+        self.site_urls: dict[int, str] = {}  # a site's stored URL when not the usual one
         self.catalog = catalog
         self.policy = Policy()
         self.gateway = gateway
@@ -128,7 +130,7 @@ class FakeBridge:
                 "id": site_id,
                 "site_id": site_id,
                 "name": f"Blog {site_id}",
-                "url": f"http://net.example/site{site_id}/",
+                "url": self.site_urls.get(site_id, f"http://net.example/site{site_id}/"),
                 "timezone": "Europe/Oslo",
             },
             "membership": {
@@ -243,13 +245,19 @@ def fake() -> FakeBridge:
     return bridge
 
 
-def _app(fake: FakeBridge, public_url: str = "http://127.0.0.1:8000") -> Flask:
+def _app(
+    fake: FakeBridge, public_url: str = "http://127.0.0.1:8000", previous_secret: str = ""
+) -> Flask:
     app = Flask("checkout-test")
-    settings = SimpleNamespace(webhook_secret=SECRET, public_url=public_url)
+    settings = SimpleNamespace(
+        webhook_secret=SECRET,
+        public_url=public_url,
+        webhook_secrets=tuple(s for s in (SECRET, previous_secret) if s),
+    )
     app.extensions[KEY] = AppState(
         ctx=Context(settings, None, FixedClock(), None),  # type: ignore[arg-type]
         metrics=None,  # type: ignore[arg-type]
-        events_webhook=None,  # type: ignore[arg-type]
+        events_webhooks=(),
         ping=lambda: None,
         runtime=None,  # type: ignore[arg-type]
         checkout_core=fake,
@@ -410,7 +418,7 @@ def test_a_tampered_session_cookie_counts_as_no_session(client: FlaskClient) -> 
     assert client.get("/checkout/sites/2").status_code == 401
 
 
-def test_the_session_authorises_the_json_api_for_its_own_site_only(fake: FakeBridge) -> None:
+def test_the_session_is_read_by_the_checkout_pages_only(fake: FakeBridge) -> None:
     app = _app(fake)
     seen: dict[str, Any] = {}
 
@@ -418,16 +426,13 @@ def test_the_session_authorises_the_json_api_for_its_own_site_only(fake: FakeBri
     def probe() -> str:
         from flask import g
 
-        seen["site"] = g.get("checkout_site_id")
-        seen["user"] = g.get("checkout_user_id")
+        seen["session"] = g.get("checkout_session")
         return "ok"
 
     client = app.test_client()
-    client.get("/probe")
-    assert seen == {"site": None, "user": None}
     _start(client)
     client.get("/probe")
-    assert seen == {"site": 2, "user": 5}
+    assert seen == {"session": None}
 
 
 # -- CSRF ----------------------------------------------------------------------------------
@@ -794,3 +799,28 @@ def test_the_facade_errors_do_not_leak_into_the_page(client: FlaskClient, fake: 
     )
     assert "We could not work out the amounts." in response.text
     assert "fire" not in response.text
+
+
+def test_a_token_signed_with_the_previous_secret_starts_a_checkout_during_a_rotation(
+    fake: FakeBridge,
+) -> None:
+    previous = "whsec_" + base64.b64encode(b"previous-checkout-secret-32-byte").decode()
+    rotating = _app(fake, previous_secret=previous).test_client()
+    response = rotating.get("/checkout/start", query_string={"token": _token(secret=previous)})
+    assert response.status_code == 303
+    not_rotating = _app(fake).test_client()
+    refused = not_rotating.get(
+        "/checkout/start", query_string={"token": _token(secret=previous, jti="f" * 32)}
+    )
+    assert refused.status_code == 401
+
+
+def test_a_site_with_no_stored_url_has_no_way_back_but_wordpress_and_no_redirect(
+    fake: FakeBridge, client: FlaskClient
+) -> None:
+    fake.site_urls[2] = ""
+    response = client.get(
+        "/checkout/start", query_string={"token": _token(return_url="https://evil.example/x")}
+    )
+    assert response.status_code == 400
+    assert "Location" not in response.headers and "Set-Cookie" not in response.headers

@@ -63,7 +63,7 @@ def app(tmp_path: Path, clock: FakeClock) -> Iterator[Flask]:
     url = f"sqlite:///{tmp_path}/db/bridge.db"
     env = {
         "BRIDGE_DATABASE_URL": url,
-        "BRIDGE_ADMIN_TOKEN": "admin-token-for-webhook-tests",
+        "BRIDGE_ADMIN_TOKEN": "admin-token-for-webhook-tests-0123456789",
         "BRIDGE_WEBHOOK_SECRET": SECRET,
         "BRIDGE_QUEUE_BACKEND": "immediate",
     }
@@ -270,3 +270,32 @@ def test_answers_400_for_a_site_created_event_without_its_owner(
     response = post(client, body, signed(body))
     assert response.status_code == 400
     assert error_code(response) == "malformed_event"
+
+
+def test_during_a_rotation_events_signed_with_the_previous_secret_are_accepted(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    previous = "whsec_" + base64.b64encode(b"the-previous-webhook-secret-32b!").decode()
+    other = "whsec_" + base64.b64encode(b"neither-the-current-nor-previous").decode()
+    url = f"sqlite:///{tmp_path}/rotation.db"
+    env = {
+        "BRIDGE_DATABASE_URL": url,
+        "BRIDGE_ADMIN_TOKEN": "admin-token-for-webhook-tests-0123456789",
+        "BRIDGE_WEBHOOK_SECRET": SECRET,
+        "BRIDGE_WEBHOOK_SECRET_PREVIOUS": previous,
+        "BRIDGE_QUEUE_BACKEND": "immediate",
+    }
+    migrate(url)
+    app = create_app(
+        load_settings(environ=env, path=ROOT / "config.yaml"), clock=clock, pusher=_Recorder()
+    )
+    try:
+        client = app.test_client()
+        for site_id, secret in ((2, SECRET), (3, previous)):
+            body = site_created(site_id)
+            assert post(client, body, signed(body, secret=secret)).status_code == 204
+        body = site_created(4)
+        refused = post(client, body, signed(body, secret=other))
+        assert (refused.status_code, error_code(refused)) == (401, "invalid_signature")
+    finally:
+        runtime_of(app).close()

@@ -7,6 +7,8 @@
 2. Concurrency: 20 commits of 20 quotes for one membership, at once, through two `bridge serve`
    processes on one database: exactly one changes the membership, the rest get 409, and the
    ledger adds up. On SQLite and on PostgreSQL.
+3. Every log line these processes write is checked after each test: no secret, no key derived
+   from it, no e-mail address (the events they receive carry owners' e-mail addresses).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import signal
 import sys
@@ -31,7 +34,7 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.contract import events_webhook, sign_headers
+from bridge.contract import events_webhook, secret_forms, sign_headers
 from tests.integration.push.receiver import Receiver
 from tests.support.ports import free_port
 from tests.support.processes import log_tail, start_server, stop_server
@@ -39,10 +42,30 @@ from tests.support.processes import log_tail, start_server, stop_server
 ROOT = Path(__file__).resolve().parents[2]
 BRIDGE = Path(sys.executable).with_name("bridge")
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-ADMIN = "admin-" + secrets.token_urlsafe(16)
+ADMIN = "admin-" + secrets.token_urlsafe(32)
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 pytestmark = pytest.mark.slow
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+@pytest.fixture(autouse=True)
+def logs_hold_no_secret_and_no_email(tmp_path: Path) -> Iterator[None]:
+    """After each test, read every log line its `bridge serve` processes wrote."""
+    yield
+    logs = sorted(tmp_path.glob("*.log"))
+    if not logs:
+        return  # this test started no server
+    forbidden = [ADMIN, *secret_forms(SECRET)]
+    lines = [
+        line
+        for log in logs
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+    ]
+    assert lines, "the serve test wrote no log line to check"
+    leaks = [line for line in lines if any(f in line for f in forbidden) or EMAIL.search(line)]
+    assert leaks == []
 
 
 @dataclass
@@ -72,13 +95,22 @@ def bounded_wait(check: Callable[[], bool], timeout_s: float) -> bool:
     return False
 
 
-def start_bridge(database_url: str, log: Path, *extra: str, timeout_s: float = 15) -> Served:
-    """`bridge serve` from the repo root with only the three variables of the contract set."""
+def start_bridge(
+    database_url: str,
+    log: Path,
+    *extra: str,
+    timeout_s: float = 15,
+    wordpress_url: str | None = None,
+) -> Served:
+    """`bridge serve` from the repo root with only the three variables of the contract set (and
+    the network's URL, where pushes go, when a test receives them)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     env.update(
         BRIDGE_DATABASE_URL=database_url, BRIDGE_ADMIN_TOKEN=ADMIN, BRIDGE_WEBHOOK_SECRET=SECRET
     )
+    if wordpress_url is not None:
+        env["BRIDGE_WORDPRESS_URL"] = wordpress_url
     argv = [str(BRIDGE), "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
     started = time.monotonic()
     proc = start_server(argv, log_path=log, env=env, cwd=ROOT)
@@ -129,7 +161,9 @@ def test_serve_answers_healthz_and_changes_a_plan_end_to_end(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     database = tmp_path / "not" / "yet" / "there" / "bridge.db"
-    served = start_bridge(f"sqlite:///{database}", tmp_path / "serve.log")
+    served = start_bridge(
+        f"sqlite:///{database}", tmp_path / "serve.log", wordpress_url=receiver.url
+    )
     try:
         assert served.healthy_after_s < 15
         assert served.get("/healthz").json()["database"] == "ok"
@@ -205,9 +239,18 @@ def test_serve_refuses_to_start_without_its_secrets(tmp_path: Path) -> None:
 
 def race_commits(database_url: str, tmp_path: Path, receiver: Receiver, site_id: int) -> None:
     """20 quotes, then 20 commits released at once across two serve processes."""
-    a = start_bridge(database_url, tmp_path / "serve-a.log", "--threads", "10")
+    a = start_bridge(
+        database_url, tmp_path / "serve-a.log", "--threads", "10", wordpress_url=receiver.url
+    )
     try:
-        b = start_bridge(database_url, tmp_path / "serve-b.log", "--threads", "10", "--no-worker")
+        b = start_bridge(
+            database_url,
+            tmp_path / "serve-b.log",
+            "--threads",
+            "10",
+            "--no-worker",
+            wordpress_url=receiver.url,
+        )
     except BaseException:
         stop_server(a.proc)
         raise

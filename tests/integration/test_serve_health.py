@@ -22,7 +22,7 @@ SECRET = "whsec_" + base64.b64encode(b"health-and-metrics-test-secret!!").decode
 def make_app(database_url: str) -> Flask:
     env = {
         "BRIDGE_DATABASE_URL": database_url,
-        "BRIDGE_ADMIN_TOKEN": "admin-token-for-health-tests",
+        "BRIDGE_ADMIN_TOKEN": "admin-token-for-health-tests-0123456789",
         "BRIDGE_WEBHOOK_SECRET": SECRET,
         "BRIDGE_QUEUE_BACKEND": "immediate",
     }

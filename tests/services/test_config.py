@@ -12,7 +12,10 @@ from bridge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + base64.b64encode(b"x" * 32).decode()
-ENV = {"BRIDGE_ADMIN_TOKEN": "admin-secret-token", "BRIDGE_WEBHOOK_SECRET": SECRET}
+ENV = {
+    "BRIDGE_ADMIN_TOKEN": "admin-secret-token-for-config-tests-0123",
+    "BRIDGE_WEBHOOK_SECRET": SECRET,
+}
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -91,7 +94,7 @@ def test_a_webhook_secret_that_is_not_whsec_base64_is_refused() -> None:
 
 def test_repr_never_shows_the_secrets() -> None:
     text = repr(load_settings(ENV, ROOT / "config.yaml"))
-    assert "admin-secret-token" not in text and SECRET not in text
+    assert "admin-secret-token-for-config-tests-0123" not in text and SECRET not in text
     assert "admin_token='***'" in text
 
 
@@ -122,3 +125,25 @@ def test_the_catalog_may_live_in_its_own_file(tmp_path: Path) -> None:
     settings = load_settings(ENV, _write(tmp_path, "catalog: catalog.yaml\n"))
     assert list(settings.catalog.products) == ["free"]
     assert settings.policy.anchor == "keep"
+
+
+def test_a_short_admin_token_is_refused_with_the_variable_and_how_to_make_one() -> None:
+    env = {**ENV, "BRIDGE_ADMIN_TOKEN": "x" * 31}
+    with pytest.raises(ConfigError) as error:
+        load_settings(env, ROOT / "config.yaml")
+    assert "BRIDGE_ADMIN_TOKEN" in error.value.message
+    assert "at least 32 characters" in error.value.message
+    assert "secrets.token_urlsafe(32)" in error.value.message
+    assert load_settings({**ENV, "BRIDGE_ADMIN_TOKEN": "y" * 32}, ROOT / "config.yaml")
+
+
+def test_the_previous_webhook_secret_is_optional_validated_and_never_shown() -> None:
+    previous = "whsec_" + base64.b64encode(b"p" * 32).decode()
+    settings = load_settings(
+        {**ENV, "BRIDGE_WEBHOOK_SECRET_PREVIOUS": previous}, ROOT / "config.yaml"
+    )
+    assert settings.webhook_secrets == (SECRET, previous)
+    assert previous not in repr(settings) and "webhook_secret_previous='***'" in repr(settings)
+    assert load_settings(ENV, ROOT / "config.yaml").webhook_secrets == (SECRET,)
+    with pytest.raises(ConfigError, match="BRIDGE_WEBHOOK_SECRET_PREVIOUS"):
+        load_settings({**ENV, "BRIDGE_WEBHOOK_SECRET_PREVIOUS": "nope"}, ROOT / "config.yaml")

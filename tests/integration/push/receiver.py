@@ -35,8 +35,9 @@ class ReceiverState:
     webhook: Webhook
     applied: dict[int, int] = field(default_factory=dict)
     defaults_version: int = 0
-    # Behaviours for the next requests, consumed in order: "ok", "503", "429", "400", "hang"
-    # (no answer until `release` is set, then 503).
+    # Behaviours for the next requests, consumed in order: "ok", "503", "429", "400", "302"
+    # (a redirect to this server's /elsewhere/), "hang" (no answer until `release` is set,
+    # then 503).
     script: deque[str] = field(default_factory=deque)
     # When set, every request hangs until `release` is set (or the handler's hang limit passes).
     hang_all: bool = False
@@ -59,6 +60,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read `state.log`
         return
 
+    def do_GET(self) -> None:  # only a followed redirect would GET here
+        self.server.state.log.append(Received(self.path, None, None, 0, time.monotonic()))
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_POST(self) -> None:
         state = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
@@ -69,6 +76,13 @@ class _Handler(BaseHTTPRequestHandler):
             # The client has given up (or been killed) by now; whatever we answer is lost.
             state.release.wait(timeout=30)
             behaviour = "503"
+        if behaviour == "302":
+            state.log.append(Received(self.path, None, None, 302, time.monotonic()))
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere/?rest_route=/bridge/v1/limits")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if behaviour in ("503", "429", "400"):
             status = int(behaviour)
             code = "bridge_invalid_document" if status == 400 else "unavailable"

@@ -53,7 +53,7 @@ def receiver() -> Iterator[Receiver]:
 def environment(tmp_path: Path, receiver: Receiver, **extra: str) -> dict[str, str]:
     return {
         "BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db",
-        "BRIDGE_ADMIN_TOKEN": "admin-token-for-push-tests",
+        "BRIDGE_ADMIN_TOKEN": "admin-token-for-push-tests-0123456789abc",
         "BRIDGE_WEBHOOK_SECRET": SECRET,
         "BRIDGE_WORDPRESS_URL": receiver.url,
         "BRIDGE_WORDPRESS_TIMEOUT_S": "0.3",
@@ -241,7 +241,33 @@ def test_the_recorded_next_attempt_is_when_the_queue_retries(
     state = limits_state(app, 2)
     recorded_s = (datetime.fromisoformat(state["next_attempt_at"]) - before).total_seconds()
     [scheduled_s] = scheduled_delays_s(app)
-    # One formula: a quarter of the 2 s ceiling in both places (stored instants are whole
-    # seconds, so the recorded one may be up to a second earlier, never later).
+    # One formula: a quarter of the 2 s ceiling in both places. The recorded instant is shown
+    # to the whole second, so it may read up to a second and a half earlier, never later; the
+    # old second formula (2 s, no jitter) read later.
     assert scheduled_s == pytest.approx(0.5, abs=0.2)
-    assert scheduled_s - 1.05 <= recorded_s <= scheduled_s + 0.05
+    assert scheduled_s - 1.6 <= recorded_s <= scheduled_s + 0.05
+
+
+def test_pushes_go_to_the_networks_url_whatever_url_the_site_reported(
+    app: Flask, receiver: Receiver
+) -> None:
+    data = {
+        "site_id": 7,
+        "url": "http://127.0.0.9:9/somewhere-else/",  # data from the event, never a target
+        "name": "Site 7",
+        "owner": {"user_id": 107, "email": "o7@example.invalid", "locale": "en_US"},
+    }
+    assert send_event(runtime_of(app).ctx, "evt-7", "site.created", data) == "processed"
+    state = limits_state(app, 7)
+    assert state["applied_version"] == state["desired_version"] >= 1
+    assert [(r.site_id, r.status) for r in receiver.state.log] == [(7, 200)]
+
+
+def test_a_redirect_is_not_followed_and_the_push_is_refused(app: Flask, receiver: Receiver) -> None:
+    receiver.state.script.append("302")
+    create_site(app, receiver, 2)
+    state = limits_state(app, 2)
+    assert "redirect" in state["last_error"]
+    assert state["applied_version"] < state["desired_version"]
+    assert [r.status for r in receiver.state.log] == [302]  # nothing re-posted or fetched
+    assert run_retries(app) == 0  # a refusal is not retried

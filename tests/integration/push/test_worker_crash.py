@@ -68,7 +68,7 @@ def env(tmp_path: Path, receiver: Receiver, queue_env: dict[str, str]) -> dict[s
         **{k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")},
         "BRIDGE_CONFIG": str(ROOT / "config.yaml"),
         "BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/state/bridge.db",
-        "BRIDGE_ADMIN_TOKEN": "admin-token-for-the-crash-test",
+        "BRIDGE_ADMIN_TOKEN": "admin-token-for-the-crash-test-012345678",
         "BRIDGE_WEBHOOK_SECRET": SECRET,
         "BRIDGE_WORDPRESS_URL": receiver.url,
         "BRIDGE_WORDPRESS_TIMEOUT_S": "20",  # the kill, not a timeout, ends the first pushes

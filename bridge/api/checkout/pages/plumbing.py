@@ -50,6 +50,12 @@ def secret() -> str:
     return str(value)
 
 
+def secrets() -> tuple[str, ...]:
+    """The secrets a checkout token may be signed with (current, then previous in a rotation)."""
+    found = tuple(setting("webhook_secrets") or ()) or (secret(),)
+    return found
+
+
 def codec() -> SessionCodec:
     return SessionCodec(secret())
 
@@ -74,16 +80,15 @@ def secure() -> bool:
     return public_url.startswith("https://") or request.is_secure
 
 
+@blueprint.before_request
 def load_session() -> None:
-    """App-wide: who is checking out, for the pages and for the JSON API's authorisation."""
+    """Before each checkout page: who is checking out (never read outside the checkout)."""
     g.checkout_session = None
     if COOKIE_NAME not in request.cookies:
         return
     session = codec().loads(request.cookies.get(COOKIE_NAME))
     if session is not None:
         g.checkout_session = session
-        g.checkout_site_id = session.site_id
-        g.checkout_user_id = session.user_id
 
 
 @blueprint.after_request

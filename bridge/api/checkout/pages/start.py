@@ -21,21 +21,23 @@ from bridge.api.checkout.pages.plumbing import (
     habits,
     now,
     problem,
-    secret,
+    secrets,
     secure,
     start_again,
 )
 from bridge.api.checkout.session import COOKIE_NAME, LIFETIME_S, CheckoutSession
-from bridge.contract import read_checkout_token
+from bridge.contract import read_checkout_token_any
 from bridge.errors import BridgeError, InvalidToken
 
 
 def _return_url_allowed(return_url: str, site: SiteState) -> bool:
+    """Only back to the site's own host; a site with no stored URL has nowhere safe to go back
+    to, so its token's return URL is refused (never an open redirect)."""
     target = urlsplit(return_url)
     if target.scheme not in ("http", "https") or not target.netloc:
         return False
     if not site.url:
-        return True
+        return False
     return target.netloc.lower() == urlsplit(site.url).netloc.lower()
 
 
@@ -43,8 +45,8 @@ def _return_url_allowed(return_url: str, site: SiteState) -> bool:
 def start() -> Page:
     h = habits()
     try:
-        payload = read_checkout_token(
-            secret(), request.args.get("token", ""), int(now().timestamp())
+        payload = read_checkout_token_any(
+            secrets(), request.args.get("token", ""), int(now().timestamp())
         )
     except InvalidToken as exc:
         if exc.expired:
