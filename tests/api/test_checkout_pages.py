@@ -549,6 +549,9 @@ def test_confirming_commits_the_shown_quote_and_goes_back_with_the_result(
     finish = client.get(response.headers["Location"])
     assert finish.status_code == 303
     assert finish.headers["Location"] == RETURN_URL.format(id=2) + "&plan_bridge_result=applied"
+    # The session ends there: going back to WordPress, the cookie goes too.
+    assert client.get_cookie(COOKIE_NAME) is None
+    assert client.get("/checkout/sites/2").status_code == 401
 
 
 def test_confirming_after_changing_the_choice_shows_the_new_summary_instead(

@@ -21,6 +21,7 @@ from bridge.api.checkout.pages.plumbing import (
     actor,
     blueprint,
     core,
+    end_session,
     finish_url,
     load,
     session_for,
@@ -95,7 +96,7 @@ def finish(site_id: int) -> Page:
     while True:
         h, site = load(site_id, session)
         if site.limits_settled or time.time() >= until:
-            return redirect(back, 303)
+            return end_session(redirect(back, 303))
         if time.monotonic() >= deadline:
             break
         time.sleep(0.1)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, g, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.api.checkout.facade import CheckoutCore, SiteState, UseCases, read_site
 from bridge.api.checkout.i18n import Habits, habits_for, negotiate
@@ -78,6 +79,12 @@ def actor(session: CheckoutSession) -> Actor:
 def secure() -> bool:
     public_url = str(setting("public_url") or "")
     return public_url.startswith("https://") or request.is_secure
+
+
+def end_session(response: BaseResponse) -> BaseResponse:
+    """The checkout is over: the owner goes back to WordPress and the session cookie goes."""
+    response.delete_cookie(COOKIE_NAME, path="/", secure=secure(), httponly=True, samesite="Lax")
+    return response
 
 
 @blueprint.before_request
