@@ -123,7 +123,7 @@ def post_raw_event(client: FlaskClient, body: str, at: datetime = T0) -> Any:
     return client.post("/webhooks/wordpress", data=body, headers=headers)
 
 
-def site_created_data(site_id: int, **overrides: Any) -> dict[str, Any]:
+def site_created_data(site_id: int, /, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "site_id": site_id,
         "url": f"http://127.0.0.1:9/site{site_id}/",
