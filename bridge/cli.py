@@ -130,7 +130,19 @@ def serve(
     consumer = None
     if worker:
         consumer = _start_consumer(runtime, settings, workers)
-    server = create_server(app, host=host, port=port, threads=threads, ident="plan-bridge")
+    from bridge.app import MAX_CONTENT_LENGTH
+
+    # waitress buffers a body (up to 1 GiB by default) before the app sees it; the app's own
+    # limit would answer 413 only afterwards. Same limit here, so waitress answers 413 right
+    # after the headers (it refuses a length >= its setting, Flask one > MAX_CONTENT_LENGTH).
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="plan-bridge",
+        max_request_body_size=MAX_CONTENT_LENGTH + 1,
+    )
     url = f"http://{host}:{server.effective_port}"
     click.echo(f"Plan Bridge serving on {url} (healthy at {url}/healthz)", err=False)
     log.info(

@@ -112,6 +112,11 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+_INT64_MAX = 2**63 - 1
+_EXP_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime holds
+_JTI_LENGTH = 64  # checkout_token_uses.jti
+
+
 def mint_checkout_token(secret: str, payload: Mapping[str, Any]) -> str:
     """The plugin's token format, for tests and tools: b64url(json).b64url(hmac)."""
     body = _b64url(json.dumps(dict(payload), separators=(",", ":")).encode())
@@ -150,8 +155,15 @@ def read_checkout_token(secret: str, token: str, now_s: int) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidToken("the token's payload is not an object")
     for field, kind in (("site_id", int), ("user_id", int), ("exp", int), ("jti", str)):
-        if not isinstance(payload.get(field), kind):
+        if not isinstance(payload.get(field), kind) or isinstance(payload.get(field), bool):
             raise InvalidToken(f"the token has no valid '{field}'")
+    # Ids the database can hold (BIGINT) and an expiry a datetime can hold: a signed token
+    # with anything else is refused like a malformed one, never carried on to overflow later.
+    for field, highest in (("site_id", _INT64_MAX), ("user_id", _INT64_MAX), ("exp", _EXP_MAX)):
+        if not 0 <= payload[field] <= highest:
+            raise InvalidToken(f"the token's '{field}' is out of range")
+    if not 0 < len(payload["jti"]) <= _JTI_LENGTH:
+        raise InvalidToken("the token's 'jti' is empty or too long")
     if payload["exp"] < now_s:
         raise InvalidToken("the token has expired", InvalidToken.EXPIRED)
     return payload

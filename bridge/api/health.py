@@ -76,6 +76,16 @@ def metrics() -> Response:
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
+# The method label takes one of these values: a client choosing the method must not be able to
+# create a new series (and grow the scrape) with every made-up method name.
+METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The request's method as a metrics label: a standard method, else "other"."""
+    return method if method in METHODS else "other"
+
+
 def _route() -> str:
     # The URL rule, not the path: one series per endpoint however many site ids are requested.
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
@@ -96,6 +106,6 @@ def register(app: Flask, metrics: Metrics) -> None:
         if started is not None:
             metrics.latency.labels(route=route).observe(time.perf_counter() - started)
         metrics.requests.labels(
-            method=request.method, route=route, status=str(response.status_code)
+            method=method_label(request.method), route=route, status=str(response.status_code)
         ).inc()
         return response

@@ -17,6 +17,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "Not allowed for this caller",
         404: "No such site, quote or invoice",
         409: "Stale or expired quote, pending change, or the state moved on",
+        413: "The body is over 256 KiB",
         422: "Well-formed but refused (no_change, blocked, not eligible, ...)",
     }
     return {
@@ -48,6 +49,9 @@ def _op(
     params: list[dict[str, Any]] | None = None,
     operator: bool = False,
 ) -> dict[str, Any]:
+    if body is not None:
+        # Every body goes through the same parser: malformed JSON (400) and its size (413).
+        errors = tuple(sorted({*errors, 400, 413}))
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {**ok, **_errors(*errors)},

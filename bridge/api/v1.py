@@ -13,12 +13,14 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from bridge.api import openapi
+from bridge.api import openapi, routing
 from bridge.api.inputs import (
     parse_balance_entry,
     parse_cancel_mode,
+    parse_json,
     parse_membership,
     parse_overrides,
+    parse_reference,
     parse_scope,
     parse_selection,
 )
@@ -51,9 +53,10 @@ def require_operator() -> Actor:
 
 
 def _body() -> dict[str, Any]:
-    if not request.get_data(cache=True):
+    raw = request.get_data(cache=True)
+    if not raw:
         return {}
-    data = request.get_json(silent=True)
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.", "invalid_json")
     return data
@@ -65,13 +68,13 @@ def _json(doc: Any, status: int = 200) -> Response:
     return response
 
 
-@blueprint.get("/sites/<int:site_id>")
+@blueprint.get("/sites/<bigid:site_id>")
 def get_site(site_id: int) -> Response:
     require_operator()
     return _json(sites.site_view(ctx(), site_id))
 
 
-@blueprint.get("/sites/<int:site_id>/options")
+@blueprint.get("/sites/<bigid:site_id>/options")
 def get_options(site_id: int) -> Response:
     require_operator()
     product = request.args.get("product") or None
@@ -79,48 +82,45 @@ def get_options(site_id: int) -> Response:
     return _json(sites.options(ctx(), site_id, product=product, plan=plan))
 
 
-@blueprint.post("/sites/<int:site_id>/quotes")
+@blueprint.post("/sites/<bigid:site_id>/quotes")
 def post_quote(site_id: int) -> Response:
     actor = require_operator()
     return _json(quotes.create_quote(ctx(), site_id, parse_selection(_body()), actor), 201)
 
 
-@blueprint.post("/quotes/<quote_id>/commit")
+@blueprint.post("/quotes/<key:quote_id>/commit")
 def post_commit(quote_id: str) -> Response:
     actor = require_operator()
     return _json(quotes.commit_quote(ctx(), quote_id, actor))
 
 
-@blueprint.get("/invoices/<invoice_id>")
+@blueprint.get("/invoices/<key:invoice_id>")
 def get_invoice(invoice_id: str) -> Response:
     require_operator()
     return _json(payments.invoice(ctx(), invoice_id))
 
 
-@blueprint.post("/invoices/<invoice_id>/pay")
+@blueprint.post("/invoices/<key:invoice_id>/pay")
 def post_pay(invoice_id: str) -> Response:
     actor = require_operator()
-    body = _body()
-    reference = body.get("reference")
-    if reference is not None and not isinstance(reference, str):
-        raise InvalidRequest("'reference' must be a string.", "invalid_request")
+    reference = parse_reference(_body().get("reference"))
     return _json(payments.pay_invoice(ctx(), invoice_id, reference or "manual", actor))
 
 
-@blueprint.delete("/sites/<int:site_id>/scheduled-change")
+@blueprint.delete("/sites/<bigid:site_id>/scheduled-change")
 def delete_scheduled_change(site_id: int) -> Response:
     actor = require_operator()
     return _json(quotes.cancel_scheduled_change(ctx(), site_id, actor))
 
 
-@blueprint.put("/sites/<int:site_id>/membership")
+@blueprint.put("/sites/<bigid:site_id>/membership")
 def put_membership(site_id: int) -> Response:
     actor = require_operator()
     doc = parse_membership(_body(), ctx().catalog.currency)
     return _json(operator.put_membership(ctx(), site_id, doc, actor))
 
 
-@blueprint.put("/sites/<int:site_id>/overrides")
+@blueprint.put("/sites/<bigid:site_id>/overrides")
 def put_overrides(site_id: int) -> Response:
     actor = require_operator()
     body = _body()
@@ -129,14 +129,14 @@ def put_overrides(site_id: int) -> Response:
     return _json(operator.put_overrides(ctx(), site_id, limits, actor, scope=scope))
 
 
-@blueprint.post("/sites/<int:site_id>/cancellation")
+@blueprint.post("/sites/<bigid:site_id>/cancellation")
 def post_cancellation(site_id: int) -> Response:
     actor = require_operator()
     mode = _body().get("mode", "end_of_term")
     return _json(operator.cancel_membership(ctx(), site_id, parse_cancel_mode(mode), actor))
 
 
-@blueprint.post("/sites/<int:site_id>/balance-adjustments")
+@blueprint.post("/sites/<bigid:site_id>/balance-adjustments")
 def post_balance_adjustment(site_id: int) -> Response:
     actor = require_operator()
     body = _body()
@@ -145,7 +145,7 @@ def post_balance_adjustment(site_id: int) -> Response:
     return _json(entry, 201)
 
 
-@blueprint.post("/sites/<int:site_id>/refunds")
+@blueprint.post("/sites/<bigid:site_id>/refunds")
 def post_refund(site_id: int) -> Response:
     actor = require_operator()
     body = _body()
@@ -154,13 +154,13 @@ def post_refund(site_id: int) -> Response:
     return _json(entry, 201)
 
 
-@blueprint.get("/sites/<int:site_id>/ledger")
+@blueprint.get("/sites/<bigid:site_id>/ledger")
 def get_ledger(site_id: int) -> Response:
     require_operator()
     return _json(operator.ledger_of(ctx(), site_id))
 
 
-@blueprint.get("/sites/<int:site_id>/limits")
+@blueprint.get("/sites/<bigid:site_id>/limits")
 def get_limits(site_id: int) -> Response:
     require_operator()
     url, version, document = limits.limits_document(ctx(), site_id)
@@ -175,5 +175,6 @@ def post_roll_over() -> Response:
 
 def register(app: Flask) -> None:
     """Mount the API (the use cases' context is in the app's state)."""
+    routing.install(app)
     app.register_blueprint(blueprint)
     openapi.register(app)

@@ -4,7 +4,8 @@ Order of checks, each before the next:
 1. size (MAX_CONTENT_LENGTH; Flask answers 413 before we read anything),
 2. the Standard Webhooks signature over the RAW body, and its timestamp within 5 minutes of the
    injected clock's now (401),
-3. only then JSON: an object with a string `type` and an object `data` (400),
+3. only then JSON (at most 32 levels deep, valid Unicode): an object with a string `type` and
+   an object `data` (400),
 4. the facade handles it, deduplicating on `webhook-id` (204 processed or duplicate).
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,7 +22,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from standardwebhooks import Webhook
 
-from bridge.api.inputs import parse_event
+from bridge.api.inputs import EVENT_TYPE_LENGTH, parse_event, parse_json
 from bridge.api.state import state
 from bridge.errors import InvalidRequest, InvalidSignature
 from bridge.services.events import handle_event
@@ -100,16 +100,18 @@ def verify_with_any(
 
 
 def _parse_event(body: bytes) -> tuple[str, dict[str, Any]]:
-    try:
-        event = json.loads(body)
-    except ValueError as exc:
-        raise InvalidRequest("the body is not valid JSON", code="malformed_json") from exc
+    event = parse_json(body, code="malformed_json")
     if not isinstance(event, dict):
         raise InvalidRequest("the body must be a JSON object", code="malformed_event")
     event_type = event.get("type")
     data = event.get("data")
     if not isinstance(event_type, str) or not event_type:
         raise InvalidRequest("the event needs a string 'type'", code="malformed_event")
+    if len(event_type) > EVENT_TYPE_LENGTH:
+        raise InvalidRequest(
+            f"the event's 'type' is longer than {EVENT_TYPE_LENGTH} characters",
+            code="malformed_event",
+        )
     if not isinstance(data, dict):
         raise InvalidRequest("the event needs an object 'data'", code="malformed_event")
     return event_type, data

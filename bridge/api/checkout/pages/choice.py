@@ -16,10 +16,17 @@ from bridge.api.checkout.facade import (
     read_offer,
 )
 from bridge.api.checkout.i18n import Habits
-from bridge.api.checkout.pages.plumbing import actor, codec, core, scheduled_sentence
+from bridge.api.checkout.pages.plumbing import (
+    INVALID_CHOICE,
+    INVALID_QUANTITY,
+    actor,
+    codec,
+    core,
+    scheduled_sentence,
+)
 from bridge.api.checkout.session import CheckoutSession
 from bridge.api.checkout.summary import OrderSummary, billing_phrase, order_summary
-from bridge.errors import BridgeError, NoChange, NotEligible
+from bridge.errors import BridgeError, InvalidRequest, NoChange, NotEligible
 
 MAX_QUANTITY = 999
 
@@ -58,17 +65,30 @@ def _posted_choice(form: MultiDict[str, str], site: SiteState) -> Choice:
     plan, _, billing = form.get("choice", "").partition(":")
     if not plan:
         return current_choice(site)
+    billing = billing or "1-month"
+    try:
+        billing_from_key(billing)
+    except ValueError as exc:
+        # The page only offers the catalog's options: anything else was not posted by it.
+        raise InvalidRequest(f"not a billing option: {billing[:40]!r}", INVALID_CHOICE) from exc
     addons: dict[str, int] = {}
     for key, value in form.items():
         if key.startswith("addon-"):
-            try:
-                addons[key[len("addon-") :]] = max(0, min(MAX_QUANTITY, int(value or 0)))
-            except ValueError:
-                addons[key[len("addon-") :]] = 0
+            addons[key[len("addon-") :]] = _quantity(value)
     if form.get("addons-for") != plan:
         # The plan changed since the add-ons were shown: start from what is owned.
         addons = dict(site.addons)
-    return Choice(plan, billing or "1-month", addons)
+    return Choice(plan, billing, addons)
+
+
+def _quantity(value: str) -> int:
+    """A posted add-on quantity: empty is 0; anything but a whole number 0-999 is refused."""
+    text = value.strip()
+    if not text:
+        return 0
+    if not text.isdecimal() or len(text) > 3 or int(text) > MAX_QUANTITY:
+        raise InvalidRequest("Pick a quantity between 0 and 999.", INVALID_QUANTITY)
+    return int(text)
 
 
 def _fit_to_offer(choice: Choice, offer: Offer) -> Choice:

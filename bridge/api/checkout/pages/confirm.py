@@ -16,6 +16,8 @@ from bridge.api.checkout.facade import Offer, SiteState
 from bridge.api.checkout.i18n import Habits
 from bridge.api.checkout.pages.choice import Choice, render_change_page
 from bridge.api.checkout.pages.plumbing import (
+    APPLY_WAIT_S,
+    INVALID_LINK,
     RESULTS,
     Page,
     actor,
@@ -28,7 +30,7 @@ from bridge.api.checkout.pages.plumbing import (
     with_result,
 )
 from bridge.api.checkout.session import CheckoutSession
-from bridge.errors import BridgeError, PendingChange
+from bridge.errors import BridgeError, InvalidRequest, PendingChange
 
 POLL_IN_REQUEST_S = 1.0
 
@@ -81,6 +83,15 @@ def pending(site_id: int) -> Page:
     )
 
 
+def _until(text: str) -> float:
+    """The Unix time to wait for the limits until: never later than a fresh wait would end."""
+    if not text:
+        return 0.0
+    if not text.isdecimal() or len(text) > 12:
+        raise InvalidRequest("'until' must be a Unix time.", INVALID_LINK)
+    return min(float(int(text)), time.time() + APPLY_WAIT_S)
+
+
 @blueprint.get("/sites/<int:site_id>/finish")
 def finish(site_id: int) -> Page:
     """Wait a little for the site to confirm its new limits, then go back to WordPress."""
@@ -90,7 +101,7 @@ def finish(site_id: int) -> Page:
     result = request.args.get("result", "")
     if result not in RESULTS:
         result = "applied"
-    until = request.args.get("until", type=int) or 0
+    until = _until(request.args.get("until", ""))
     back = with_result(session.return_url, result)
     deadline = min(time.monotonic() + POLL_IN_REQUEST_S, time.monotonic() + until - time.time())
     while True:

@@ -3,6 +3,7 @@ the owner's locale habits, the problem page, and the way back to WordPress."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from pathlib import Path
@@ -10,14 +11,18 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, g, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.api.checkout.facade import CheckoutCore, SiteState, UseCases, read_site
 from bridge.api.checkout.i18n import Habits, habits_for, negotiate
 from bridge.api.checkout.session import COOKIE_NAME, CheckoutSession, SessionCodec, csrf_matches
+from bridge.api.errors import status_of
 from bridge.api.state import state
-from bridge.errors import ConfigError
+from bridge.errors import BridgeError, ConfigError
 from bridge.services.context import Actor, owner
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint(
     "checkout",
@@ -132,6 +137,58 @@ def problem(
         ),
         status,
     )
+
+
+# Codes the pages raise (InvalidRequest) for a posted form no page of ours can produce.
+INVALID_CHOICE = "invalid_choice"
+INVALID_QUANTITY = "invalid_quantity"
+INVALID_LINK = "invalid_link"
+
+
+def _error_page(status: int, code: str) -> Problem:
+    """The problem page for an error raised while answering a checkout page."""
+    session: CheckoutSession | None = g.get("checkout_session")
+    h = habits(session)
+    back = session.return_url if session is not None else None
+    if code == INVALID_CHOICE:
+        title = h.gettext("This choice is not available.")
+        what = h.gettext(
+            "This plan is not offered with the billing option you picked. "
+            "Pick one of the options shown."
+        )
+    elif code == INVALID_QUANTITY:
+        title = h.gettext("This choice is not available.")
+        what = h.gettext("Pick a quantity between 0 and 999.")
+    elif status == 404:
+        title = h.gettext("This site has no membership with us.")
+        what = h.gettext("Please contact the network administrator.")
+    elif status < 500:
+        title, what = h.gettext("This checkout link is not valid."), start_again(h)
+    else:
+        title = h.gettext("This change cannot be made yet.")
+        what = h.gettext("Please contact the network administrator.")
+    return problem(status, title, what, h, back)
+
+
+@blueprint.errorhandler(BridgeError)
+def _bridge_error_page(error: BridgeError) -> Problem:
+    status = status_of(error)
+    if status >= 500:
+        log.error("checkout error", extra={"code": error.code, "error": error.message})
+    return _error_page(status, error.code)
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error_page(error: HTTPException) -> Page:
+    if error.code is not None and error.code < 400:
+        return error  # a redirect raised by a view is not an error
+    return _error_page(error.code or 500, "")
+
+
+@blueprint.errorhandler(Exception)
+def _unexpected_page(error: Exception) -> Problem:
+    log.exception("unexpected error in the checkout")
+    return _error_page(500, "")
 
 
 def start_again(h: Habits) -> str:
