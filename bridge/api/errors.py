@@ -61,7 +61,7 @@ def _bridge_error(error: BridgeError) -> Response:
     return error_response(status, error.code, error.message)
 
 
-def _http_error(error: HTTPException) -> Response:
+def http_error(error: HTTPException) -> Response:
     status = error.code or 500
     code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
     messages = {
@@ -80,7 +80,7 @@ def _http_error(error: HTTPException) -> Response:
 
 def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
-        return _http_error(error)
+        return http_error(error)
     log.exception("unexpected error")
     return error_response(500, "internal_error", "Something went wrong on our side.")
 
@@ -88,5 +88,5 @@ def _unexpected(error: Exception) -> Response:
 def register(app: Flask) -> None:
     """Install the handlers on the app."""
     app.register_error_handler(BridgeError, _bridge_error)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -827,3 +827,10 @@ def test_a_site_with_no_stored_url_has_no_way_back_but_wordpress_and_no_redirect
     )
     assert response.status_code == 400
     assert "Location" not in response.headers and "Set-Cookie" not in response.headers
+
+
+def test_an_unknown_checkout_address_or_method_answers_with_a_page(client: FlaskClient) -> None:
+    for response in (client.get("/checkout/sites/abc"), client.delete("/checkout/start")):
+        assert response.status_code in (404, 405)
+        assert response.mimetype == "text/html"
+        assert "<html" in response.text.lower()

@@ -9,11 +9,15 @@ from __future__ import annotations
 from flask import Flask
 
 from bridge.api.checkout.pages import blueprint
+from bridge.api.checkout.pages.plumbing import unrouted_page
 
 
 def register(app: Flask) -> None:
     """Mount the checkout pages on `app`."""
     app.register_blueprint(blueprint)
+    # By status code, so Flask prefers these to the JSON API's handler of HTTPException.
+    app.register_error_handler(404, unrouted_page)
+    app.register_error_handler(405, unrouted_page)
 
 
 __all__ = ["register"]

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from bridge.api.checkout.facade import CheckoutCore, SiteState, UseCases, read_site
 from bridge.api.checkout.i18n import Habits, habits_for, negotiate
 from bridge.api.checkout.session import COOKIE_NAME, CheckoutSession, SessionCodec, csrf_matches
+from bridge.api.errors import http_error as json_http_error
 from bridge.api.errors import status_of
 from bridge.api.state import state
 from bridge.errors import BridgeError, ConfigError
@@ -183,6 +184,14 @@ def _http_error_page(error: HTTPException) -> Page:
     if error.code is not None and error.code < 400:
         return error  # a redirect raised by a view is not an error
     return _error_page(error.code or 500, "")
+
+
+def unrouted_page(error: HTTPException) -> Page:
+    """App-wide 404/405: routing fails before any blueprint is chosen, so a made-up address or
+    method under /checkout/ would otherwise get the JSON API's answer. Pages answer as pages."""
+    if request.path == "/checkout" or request.path.startswith("/checkout/"):
+        return _error_page(error.code or 404, "")
+    return json_http_error(error)
 
 
 @blueprint.errorhandler(Exception)
