@@ -6,6 +6,7 @@ shown on the Account page (billing-rules.md §3, §6 "Next billing", §7 "Renewa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,17 @@ def addon_period_value(
     return price_minor * quantity * ratio
 
 
+@functools.lru_cache(maxsize=8192)
+def addon_full_value(
+    price_minor: int, item: BillingOption, plan: BillingOption, quantity: int
+) -> int:
+    """An add-on's value over one full plan period, rounded once (a line of its own).
+
+    Memoized: a pure function of few distinct inputs (a network has few prices and quantities),
+    and the exact Fraction arithmetic is the quote's largest cost without it."""
+    return round_minor(addon_period_value(price_minor, item, plan, quantity))
+
+
 @dataclass(frozen=True)
 class Pricing:
     """One recurring add-on of a selection at the price it is (or would be) agreed at."""
@@ -38,9 +50,7 @@ class Pricing:
 
     def full_value(self, plan_billing: BillingOption) -> int:
         """Its value over one plan period, rounded once."""
-        return round_minor(
-            addon_period_value(self.price_minor, self.product.billing, plan_billing, self.quantity)
-        )
+        return addon_full_value(self.price_minor, self.product.billing, plan_billing, self.quantity)
 
 
 def agreed_price(catalog: Catalog, membership: Membership, addon_id: str) -> int:
@@ -95,9 +105,7 @@ def holdings_value(
             continue
         if period_ratio(product.billing, billing) is None:
             continue  # cannot be billed on this plan's period (the catalog refuses it)
-        total += round_minor(
-            addon_period_value(holding.price_minor, product.billing, billing, holding.quantity)
-        )
+        total += addon_full_value(holding.price_minor, product.billing, billing, holding.quantity)
     return total
 
 
@@ -145,6 +153,34 @@ def renewal_terms(catalog: Catalog, membership: Membership) -> RenewalTerms | No
     return RenewalTerms(plan_id, billing, price, addons, anchor, applies, setup_fee)
 
 
+def _renewal_addons(
+    catalog: Catalog, terms: RenewalTerms
+) -> list[tuple[str, Product, Holding, Fraction, int]]:
+    """The recurring add-ons the renewal invoices, each with its period ratio and its amount
+    (price × quantity × ratio, rounded once): the one place both the lines and the total use."""
+    rows = []
+    for addon_id, holding in sorted(terms.addons.items()):
+        product = catalog.get(addon_id)
+        if product is None or product.billing.is_once or holding.quantity <= 0:
+            continue
+        ratio = period_ratio(product.billing, terms.billing)
+        if ratio is None:
+            continue
+        amount = addon_full_value(
+            holding.price_minor, product.billing, terms.billing, holding.quantity
+        )
+        rows.append((addon_id, product, holding, ratio, amount))
+    return rows
+
+
+def renewal_amount(catalog: Catalog, terms: RenewalTerms) -> int:
+    """What `renewal_lines` adds up to, without building the lines (the quote's hot path)."""
+    total = terms.plan_price_minor + sum(row[-1] for row in _renewal_addons(catalog, terms))
+    if terms.setup_fee_minor > 0 and catalog.get(terms.plan) is not None:
+        total += terms.setup_fee_minor
+    return total
+
+
 def renewal_lines(
     catalog: Catalog, membership: Membership, terms: RenewalTerms
 ) -> tuple[QuoteLine, ...]:
@@ -169,13 +205,7 @@ def renewal_lines(
             end,
         )
     ]
-    for addon_id, holding in sorted(terms.addons.items()):
-        product = catalog.get(addon_id)
-        if product is None or product.billing.is_once or holding.quantity <= 0:
-            continue
-        ratio = period_ratio(product.billing, terms.billing)
-        if ratio is None:
-            continue
+    for addon_id, product, holding, ratio, amount in _renewal_addons(catalog, terms):
         inputs: dict[str, str | int] = {
             "price": format_amount(holding.price_minor, currency),
             "quantity": holding.quantity,
@@ -183,11 +213,6 @@ def renewal_lines(
         }
         if ratio != 1:
             inputs["period_ratio"] = fraction_text(ratio)
-        amount = round_minor(
-            addon_period_value(
-                holding.price_minor, product.billing, terms.billing, holding.quantity
-            )
-        )
         lines.append(
             QuoteLine(
                 "addon",
@@ -223,6 +248,6 @@ def next_invoice(catalog: Catalog, membership: Membership) -> NextBilling | None
     terms = renewal_terms(catalog, membership)
     if terms is None or membership.period_end is None:
         return None
-    amount = sum(line.amount_minor for line in renewal_lines(catalog, membership, terms))
+    amount = renewal_amount(catalog, terms)
     covered = min(membership.balance_minor, max(0, amount))
     return NextBilling(membership.period_end, amount, covered)
