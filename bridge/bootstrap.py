@@ -21,6 +21,7 @@ from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.adapters.tasks import JobHandles, register_jobs
 from bridge.adapters.wordpress import make_pusher
 from bridge.config import QueueSettings, Settings
+from bridge.services.catalog_source import CatalogSource
 from bridge.services.context import Context
 from bridge.services.ports import Clock, Pusher, SystemClock
 from bridge.services.pushes import PushRunner, RetryPolicy
@@ -68,7 +69,8 @@ def bootstrap(
         redis_url=settings.queue.redis_url or None,
     )
     queue = HueyLimitsQueue(huey)
-    ctx = Context(settings, unit_of_work_factory(sessions, queue), clock, queue)
+    uow = unit_of_work_factory(sessions, queue)
+    ctx = Context(settings, uow, clock, queue, CatalogSource(uow, settings.catalog))
     if pusher is None:
         pusher = make_pusher(
             settings.wordpress.transport, settings.webhook_secret, settings.wordpress.timeout_s

@@ -127,6 +127,7 @@ def serve(
     settings = _settings(ctx)
     _migrate(settings)
     runtime, app = _app(settings)
+    _catalog_start(runtime)
     consumer = None
     if worker:
         consumer = _start_consumer(runtime, settings, workers)
@@ -172,6 +173,14 @@ def _start_consumer(runtime: Runtime, settings: Settings, workers: int) -> Any:
     return consumer
 
 
+def _catalog_start(runtime: Runtime) -> None:
+    """Seed an empty database's catalog from config.yaml, or warn that config.yaml differs."""
+    from bridge.services.catalog import start_up
+    from bridge.services.context import SYSTEM
+
+    start_up(runtime.ctx, SYSTEM)
+
+
 def _catch_up(runtime: Runtime) -> int:
     """At start-up: re-queue every site behind (a killed worker loses its in-flight pushes,
     never the desired versions in the database) and push new default limits if they changed."""
@@ -195,6 +204,7 @@ def worker(ctx: click.Context, workers: int) -> None:
     from bridge.bootstrap import bootstrap
 
     runtime = bootstrap(settings)
+    _catalog_start(runtime)
     consumer = runtime.queue.huey.create_consumer(
         workers=workers,
         worker_type="thread",
@@ -299,6 +309,112 @@ def repush(ctx: click.Context, site_ids: tuple[int, ...], every: bool, dead: boo
         for site_id in bar:
             runtime.queue.enqueue_push(site_id, 0)
     click.echo(f"{len(targets)} pushes queued")
+
+
+@cli.group()
+def catalog() -> None:
+    """The catalog's versions: import a YAML file, export the current one, list versions."""
+
+
+def _catalog_runtime(ctx: click.Context) -> Runtime:
+    from bridge.bootstrap import bootstrap
+
+    settings = _settings(ctx)
+    _migrate(settings)
+    runtime = bootstrap(settings)
+    _catalog_start(runtime)
+    return runtime
+
+
+@catalog.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--reason", required=True, help="Why (kept with the version and in the audit log).")
+@click.option("--by", "who", default=None, help="Who imports (default: cli:$USER).")
+@click.option("--dry-run", is_flag=True, help="Only show the impact; store nothing.")
+@click.pass_context
+def catalog_import(
+    ctx: click.Context, file: str, reason: str, who: str | None, dry_run: bool
+) -> None:
+    """Make FILE's `catalog:` section the new current version (checked like a console edit)."""
+    import getpass
+    from pathlib import Path
+
+    from bridge.catalog_file import load_yaml
+    from bridge.domain.catalog import CatalogInvalid
+    from bridge.services import catalog as catalogs
+    from bridge.services.context import OPERATOR
+
+    data = load_yaml(Path(file))
+    section = data.get("catalog") if isinstance(data, dict) and "catalog" in data else data
+    runtime = _catalog_runtime(ctx)
+    preview = catalogs.preview_import(runtime.ctx, section)
+    for problem in preview.problems:
+        click.echo(f"{file}: {problem}", err=True)
+    if not preview.ok or preview.impact is None:
+        raise click.ClickException("the catalog was not imported")
+    impact = preview.impact
+    click.echo(
+        f"{len(impact.changes)} changes; {len(impact.members)} members and "
+        f"{len(impact.sites)} sites affected; {len(impact.push_now)} documents to push now; "
+        f"{len(impact.over_later)} limits over at renewal"
+    )
+    for change in impact.changes:
+        click.echo(
+            f"  {change.product or '-'} {change.field}: {change.before!r} -> {change.after!r}"
+        )
+    if dry_run:
+        return
+    try:
+        done = catalogs.import_catalog(
+            runtime.ctx,
+            section,
+            OPERATOR,
+            who or f"cli:{getpass.getuser()}",
+            reason,
+            base_version=preview.base_version,
+        )
+    except (CatalogInvalid, BridgeError) as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"catalog version {done.version} is current")
+
+
+@catalog.command("export")
+@click.option("--version", "version", type=int, default=None, help="A stored version id.")
+@click.pass_context
+def catalog_export(ctx: click.Context, version: int | None) -> None:
+    """Print the current (or a given) version as YAML with a `catalog:` section."""
+    import yaml
+
+    from bridge.services import catalog as catalogs
+
+    runtime = _catalog_runtime(ctx)
+    try:
+        data = catalogs.export_catalog(runtime.ctx, version)
+    except BridgeError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(yaml.safe_dump({"catalog": data}, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@catalog.command("versions")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def catalog_versions(ctx: click.Context, as_json: bool) -> None:
+    """List catalog versions, newest first."""
+    from bridge.services import catalog as catalogs
+
+    records, _total = catalogs.versions(_catalog_runtime(ctx).ctx, 0, 1000)
+    rows = [
+        {
+            "version": r.id,
+            "at": r.created_at.isoformat(),
+            "by": r.actor,
+            "source": r.source,
+            "changes": len(r.diff),
+            "reason": r.reason,
+        }
+        for r in records
+    ]
+    _emit(rows, ["version", "at", "by", "source", "changes", "reason"], as_json)
 
 
 def _emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
