@@ -1,7 +1,8 @@
 """Where a process gets the catalog: the database's current version, checked cheaply.
 
 Every process (server threads, workers, the CLI) holds one `CatalogSource`. It answers from
-memory and asks the database for the current version's id (one indexed `max(id)`) at most every
+memory and asks the database for the current version's id (one indexed `max(id)`, on a reader
+connection outside any transaction) at most every
 `check_every_s` seconds; only when the id moved does it read and parse the new version. So a
 version imported anywhere reaches every process within a few seconds, without a restart, and
 the quote path pays nothing but a clock read most of the time.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bridge.domain.catalog import Catalog, parse_catalog
-from bridge.services.ports import UnitOfWorkFactory
+from bridge.services.ports import CatalogReader
 
 CHECK_EVERY_S = 2.0
 
@@ -54,12 +55,12 @@ class CatalogSource:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        reader: CatalogReader,
         fallback: Catalog,
         check_every_s: float = CHECK_EVERY_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._uow = uow
+        self._reader = reader
         self._every = check_every_s
         self._monotonic = monotonic
         self._lock = threading.Lock()
@@ -86,10 +87,9 @@ class CatalogSource:
 
     def _reload(self) -> None:
         self.checks += 1
-        with self._uow() as uow:
-            version = uow.catalogs.current_id()
-            if version is None or version == self._snapshot.version:
-                return
-            record = uow.catalogs.get(version)
+        version = self._reader.current_id()
+        if version is None or version == self._snapshot.version:
+            return
+        record = self._reader.get(version)
         if record is not None:
             self._snapshot = CatalogSnapshot(version, parse_catalog(record.document))

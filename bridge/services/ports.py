@@ -334,6 +334,13 @@ class CatalogRepository(Protocol):
     def listing(self, offset: int, limit: int) -> tuple[list[CatalogVersionRecord], int]: ...
 
 
+class CatalogReader(Protocol):
+    """Reads of the catalog versions outside any unit of work (the catalog source's)."""
+
+    def current_id(self) -> int | None: ...
+    def get(self, version_id: int) -> CatalogVersionRecord | None: ...
+
+
 class UnitOfWork(Protocol):
     sites: SiteRepository
     customers: CustomerRepository

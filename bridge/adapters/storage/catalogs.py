@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
@@ -72,3 +72,22 @@ class SqlCatalogVersions:
             select(VERSIONS).order_by(VERSIONS.c.id.desc()).offset(offset).limit(limit)
         ).mappings()
         return [_record(r) for r in rows], total
+
+
+class SqlCatalogReader:
+    """The catalog source's reads, on an engine of their own: a request that holds a write
+    transaction can still read the current version (SQLite would otherwise wait on itself)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def current_id(self) -> int | None:
+        with self._engine.connect() as conn:
+            value = conn.execute(select(func.max(VERSIONS.c.id))).scalar()
+        return None if value is None else int(value)
+
+    def get(self, version_id: int) -> CatalogVersionRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(VERSIONS).where(VERSIONS.c.id == version_id)).mappings()
+            found = row.first()
+        return None if found is None else _record(found)
