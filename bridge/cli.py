@@ -417,6 +417,32 @@ def catalog_versions(ctx: click.Context, as_json: bool) -> None:
     _emit(rows, ["version", "at", "by", "source", "changes", "reason"], as_json)
 
 
+@cli.command("admin-link")
+@click.option("--role", type=click.Choice(["operator", "viewer"]), default="operator")
+@click.option("--user", "login", default=None, help="Who signs in (default: cli-$USER).")
+@click.pass_context
+def admin_link(ctx: click.Context, role: str, login: str | None) -> None:
+    """Print a one-time link to the console, valid for ten minutes."""
+    import getpass
+    import secrets as random_tokens
+    from urllib.parse import quote
+
+    from bridge.contract import ADMIN_LINK_TTL_S, mint_operator_token
+
+    settings = _settings(ctx)
+    token = mint_operator_token(
+        settings.webhook_secret,
+        {
+            "user_id": 0,
+            "login": login or f"cli-{getpass.getuser()}",
+            "role": role,
+            "exp": int(time.time()) + ADMIN_LINK_TTL_S,
+            "jti": random_tokens.token_urlsafe(16),
+        },
+    )
+    click.echo(f"{settings.public_url}/admin/sign-in?token={quote(token)}")
+
+
 def _emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(list(rows), indent=2, default=str, ensure_ascii=False))
