@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from bridge.api.console import editors as editors  # registers its pages on the blueprint
 from bridge.api.console.pages import blueprint
 
 
