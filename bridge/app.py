@@ -70,6 +70,9 @@ def build_app(
     webhooks.register(app)
     health.register(app, metrics)
     _register_checkout(app)
+    from bridge.api import console
+
+    console.register(app)
     return app
 
 

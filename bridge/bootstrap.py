@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.adapters.queue import HueyLimitsQueue, make_huey
 from bridge.adapters.storage import make_engine, make_session_factory
+from bridge.adapters.storage.catalogs import SqlCatalogReader
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.adapters.tasks import JobHandles, register_jobs
 from bridge.adapters.wordpress import make_pusher
 from bridge.config import QueueSettings, Settings
+from bridge.services.catalog_source import CatalogSource
 from bridge.services.context import Context
 from bridge.services.ports import Clock, Pusher, SystemClock
 from bridge.services.pushes import PushRunner, RetryPolicy
@@ -39,6 +41,7 @@ class Runtime:
     queue: HueyLimitsQueue
     jobs: JobHandles
     runner: PushRunner
+    reader: Engine | None = None  # the catalog source's read-only engine
 
     def ping(self) -> None:
         """Raise if the database does not answer (for /healthz)."""
@@ -47,6 +50,8 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.reader is not None:
+            self.reader.dispose()
 
 
 def bootstrap(
@@ -68,7 +73,10 @@ def bootstrap(
         redis_url=settings.queue.redis_url or None,
     )
     queue = HueyLimitsQueue(huey)
-    ctx = Context(settings, unit_of_work_factory(sessions, queue), clock, queue)
+    uow = unit_of_work_factory(sessions, queue)
+    reader = make_engine(settings.database_url, reader=True)
+    source = CatalogSource(SqlCatalogReader(reader), settings.catalog)
+    ctx = Context(settings, uow, clock, queue, source)
     if pusher is None:
         pusher = make_pusher(
             settings.wordpress.transport, settings.webhook_secret, settings.wordpress.timeout_s
@@ -85,7 +93,7 @@ def bootstrap(
         on_outcome=on_push_outcome,
     )
     jobs = register_jobs(huey, runner, queue)
-    return Runtime(settings, ctx, engine, sessions, queue, jobs, runner)
+    return Runtime(settings, ctx, engine, sessions, queue, jobs, runner, reader)
 
 
 def queue_path(settings: Settings) -> str:

@@ -127,6 +127,7 @@ def serve(
     settings = _settings(ctx)
     _migrate(settings)
     runtime, app = _app(settings)
+    _catalog_start(runtime)
     consumer = None
     if worker:
         consumer = _start_consumer(runtime, settings, workers)
@@ -184,6 +185,14 @@ def _start_consumer(runtime: Runtime, settings: Settings, workers: int) -> Any:
     return consumer
 
 
+def _catalog_start(runtime: Runtime) -> None:
+    """Seed an empty database's catalog from config.yaml, or warn that config.yaml differs."""
+    from bridge.services.catalog import start_up
+    from bridge.services.context import SYSTEM
+
+    start_up(runtime.ctx, SYSTEM)
+
+
 def _catch_up(runtime: Runtime) -> int:
     """At start-up: re-queue every site behind (a killed worker loses its in-flight pushes,
     never the desired versions in the database) and push new default limits if they changed."""
@@ -207,6 +216,7 @@ def worker(ctx: click.Context, workers: int) -> None:
     from bridge.bootstrap import bootstrap
 
     runtime = bootstrap(settings)
+    _catalog_start(runtime)
     consumer = runtime.queue.huey.create_consumer(
         workers=workers,
         worker_type="thread",
@@ -338,3 +348,13 @@ def _cell(value: Any) -> str:
 def main() -> None:
     """Console entry point (`bridge` in pyproject)."""
     cli(obj={})
+
+
+def _add_console_commands() -> None:
+    from bridge.cli_console import admin_link, catalog
+
+    cli.add_command(catalog)
+    cli.add_command(admin_link)
+
+
+_add_console_commands()

@@ -34,8 +34,10 @@ __all__ = [
     "events_webhook",
     "limits_document",
     "mint_checkout_token",
+    "mint_operator_token",
     "push_webhook",
     "read_checkout_token",
+    "read_operator_token",
     "secret_bytes",
     "sign_headers",
 ]
@@ -61,7 +63,7 @@ def derive_key(secret: str, purpose: str) -> bytes:
 
 
 # Every purpose a key is derived for; the log redaction hides each derived key too.
-PURPOSES = ("push", "token", "session")
+PURPOSES = ("push", "token", "session", "operator", "console")
 
 
 def secret_forms(secret: str) -> list[str]:
@@ -166,6 +168,53 @@ def read_checkout_token(secret: str, token: str, now_s: int) -> dict[str, Any]:
         raise InvalidToken("the token's 'jti' is empty or too long")
     if payload["exp"] < now_s:
         raise InvalidToken("the token has expired", InvalidToken.EXPIRED)
+    return payload
+
+
+# -- the operator's console sign-in token ----------------------------------------------------
+
+OPERATOR_ROLES = ("operator", "viewer")
+OPERATOR_TOKEN_TTL_S = 5 * 60  # the plugin's Network Admin button
+ADMIN_LINK_TTL_S = 10 * 60  # `bridge admin-link`
+
+
+def mint_operator_token(secret: str, payload: Mapping[str, Any]) -> str:
+    """A console sign-in token, the checkout token's format under the `operator` key:
+    b64url(json {user_id, login, role, exp, jti}).b64url(hmac)."""
+    body = _b64url(json.dumps(dict(payload), separators=(",", ":")).encode())
+    mac = hmac.new(derive_key(secret, "operator"), body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64url(mac)}"
+
+
+def read_operator_token(secrets: tuple[str, ...], token: str, now_s: int) -> dict[str, Any]:
+    """Verify a console sign-in token against any of `secrets`; its payload."""
+    try:
+        body, mac_text = token.split(".")
+        mac = _unb64url(mac_text)
+    except ValueError as exc:
+        raise InvalidToken("the token is malformed") from exc
+    if not any(
+        hmac.compare_digest(
+            mac, hmac.new(derive_key(s, "operator"), body.encode(), hashlib.sha256).digest()
+        )
+        for s in secrets
+    ):
+        raise InvalidToken("the token's signature does not match")
+    try:
+        payload = json.loads(_unb64url(body))
+    except ValueError as exc:
+        raise InvalidToken("the token's payload is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise InvalidToken("the token's payload is not an object")
+    for field, kind in (("user_id", int), ("login", str), ("exp", int), ("jti", str)):
+        if not isinstance(payload.get(field), kind):
+            raise InvalidToken(f"the token has no valid '{field}'")
+    if payload.get("role") not in OPERATOR_ROLES:
+        raise InvalidToken("the token has no valid 'role'")
+    if payload["exp"] < now_s:
+        raise InvalidToken("the token has expired", InvalidToken.EXPIRED)
+    if payload["exp"] > now_s + ADMIN_LINK_TTL_S:
+        raise InvalidToken("the token lives too long")
     return payload
 
 

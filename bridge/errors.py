@@ -23,7 +23,8 @@ BridgeError (bridge.domain.errors)
 │   ├── Duplicate             a unique constraint: this was already recorded (duplicate)
 │   ├── StaleQuote            the membership changed since the quote (stale_quote)
 │   │   ├── QuoteExpired      the quote outlived its time to live (quote_expired)
-│   │   └── QuoteUsed         the quote was committed already (stale_quote)
+│   │   ├── QuoteUsed         the quote was committed already (stale_quote)
+│   │   └── CatalogChanged    a new catalog version changed the quote's terms (catalog_changed)
 │   ├── PendingChange         a change invoice is still unpaid (pending_change)
 │   └── InvoiceClosed         the invoice is void, expired, ... (invoice_<status>)
 ├── Unprocessable             well-formed but cannot be done                               (422)
@@ -48,6 +49,7 @@ from bridge.domain.errors import BridgeError, NotEligible
 __all__ = [
     "Blocked",
     "BridgeError",
+    "CatalogChanged",
     "ConcurrentChange",
     "ConfigError",
     "Conflict",
@@ -195,6 +197,12 @@ class QuoteUsed(StaleQuote):
         self, message: str = "This quote was already used.", code: str | None = None
     ) -> None:
         super().__init__(message, code)
+
+
+class CatalogChanged(StaleQuote):
+    """The catalog got a new version since the quote, and the quote's terms changed with it."""
+
+    code = "catalog_changed"
 
 
 class PendingChange(Conflict):

@@ -144,6 +144,14 @@ def _plan_timing(
     return "immediate"
 
 
+def classify_change(
+    catalog: Catalog, policy: Policy, membership: Membership, target: Resolved
+) -> tuple[ChangeKind, Timing]:
+    """The kind and the timing of the plan part of a change (§5), as every quote decides them."""
+    kind = _classify(catalog, membership, target)
+    return kind, _plan_timing(policy, membership, target, kind)
+
+
 def _block_message(plan_name: str) -> str:
     return (
         f"Your sites use more than {plan_name} allows, so this change cannot be made yet. "

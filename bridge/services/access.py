@@ -1,11 +1,14 @@
-"""Checkout access: each checkout token is accepted once; used token ids are purged daily."""
+"""Access: each checkout and console sign-in token is accepted once; used ids are purged daily."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bridge.errors import Duplicate
-from bridge.services.context import Context
+from bridge.services.context import OPERATOR, Context
+from bridge.services.journal import audit
 
 # A token is refused by its own expiry; its id only needs remembering a little longer than that.
 FORGET_AFTER = timedelta(days=1)
@@ -28,3 +31,24 @@ def forget_used_tokens(ctx: Context) -> int:
         forgotten = uow.tokens.forget_expired(ctx.now() - FORGET_AFTER)
         uow.commit()
     return forgotten
+
+
+def use_operator_token(ctx: Context, payload: Mapping[str, Any], how: str) -> bool:
+    """A console sign-in token is used once; the sign-in goes to the audit log."""
+    who = f"wp:{payload['login']}#{payload['user_id']}"
+    try:
+        with ctx.uow() as uow:
+            exp = datetime.fromtimestamp(int(payload["exp"]), UTC)
+            uow.tokens.use(f"op:{payload['jti']}", exp, ctx.now())
+            audit(
+                ctx,
+                uow,
+                OPERATOR,
+                "console.sign_in",
+                "console",
+                {"who": who, "role": payload["role"], "how": how},
+            )
+            uow.commit()
+    except Duplicate:
+        return False
+    return True

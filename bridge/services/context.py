@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
 from bridge.config import Settings
 from bridge.domain.catalog import Catalog, Policy
+from bridge.services.catalog_source import CatalogSnapshot, CatalogSupply, PinnedCatalog
 from bridge.services.ports import Clock, LimitsQueue, UnitOfWorkFactory
 
 ActorKind = Literal["operator", "owner", "network", "system"]
@@ -50,10 +51,22 @@ class Context:
     uow: UnitOfWorkFactory
     clock: Clock
     queue: LimitsQueue
+    # The database's catalog versions; None: config.yaml's catalog (tools, some tests).
+    catalogs: CatalogSupply | None = None
 
     @property
     def catalog(self) -> Catalog:
-        return self.settings.catalog
+        return self.snapshot().catalog
+
+    def snapshot(self) -> CatalogSnapshot:
+        """The current catalog with its version id; read it once per use case."""
+        if self.catalogs is None:
+            return CatalogSnapshot(0, self.settings.catalog)
+        return self.catalogs.current()
+
+    def pinned(self, snapshot: CatalogSnapshot | None = None) -> Context:
+        """This context on one fixed catalog (the current one unless given)."""
+        return replace(self, catalogs=PinnedCatalog(snapshot or self.snapshot()))
 
     @property
     def policy(self) -> Policy:

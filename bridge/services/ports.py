@@ -9,7 +9,7 @@ never reads a document that was rolled back. The storage adapter
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -110,6 +110,7 @@ class QuoteRecord:
     actor: str
     committed: bool = False
     committed_at: datetime | None = None
+    catalog_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,19 @@ class SiteListing:
     attempts: int
     dead: bool
     last_error: str | None
+
+
+@dataclass(frozen=True)
+class CatalogVersionRecord:
+    """One stored catalog version: the `catalog:` section, who made it, why, and its diff."""
+
+    id: int
+    document: Mapping[str, Any]
+    actor: str
+    reason: str
+    source: str  # seed | import | console | revert
+    diff: tuple[Mapping[str, Any], ...]
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -305,6 +319,28 @@ class TokenRepository(Protocol):
     def forget_expired(self, before: datetime) -> int: ...
 
 
+class CatalogRepository(Protocol):
+    def current_id(self) -> int | None: ...
+    def get(self, version_id: int) -> CatalogVersionRecord | None: ...
+    def add(
+        self,
+        document: Mapping[str, Any],
+        actor: str,
+        reason: str,
+        source: str,
+        diff: Sequence[Mapping[str, Any]],
+        at: datetime,
+    ) -> int: ...
+    def listing(self, offset: int, limit: int) -> tuple[list[CatalogVersionRecord], int]: ...
+
+
+class CatalogReader(Protocol):
+    """Reads of the catalog versions outside any unit of work (the catalog source's)."""
+
+    def current_id(self) -> int | None: ...
+    def get(self, version_id: int) -> CatalogVersionRecord | None: ...
+
+
 class UnitOfWork(Protocol):
     sites: SiteRepository
     customers: CustomerRepository
@@ -316,6 +352,7 @@ class UnitOfWork(Protocol):
     limits: LimitsRepository
     receipts: ReceiptRepository
     tokens: TokenRepository
+    catalogs: CatalogRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -18,6 +18,7 @@ from bridge.domain.membership import Selection
 from bridge.domain.proration import apply_quote, quote_change
 from bridge.errors import (
     Blocked,
+    CatalogChanged,
     ConcurrentChange,
     NoChange,
     NotFound,
@@ -35,6 +36,7 @@ from bridge.services.sites import site_view
 from bridge.services.views import CommitView, SiteView, invoice_view
 
 _STALE = "Your membership changed since this quote; please look at the new price."
+_CATALOG_CHANGED = "The prices changed since this quote; please look at the new price."
 
 
 def _money_part(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,9 +48,10 @@ def _money_part(doc: Mapping[str, Any]) -> dict[str, Any]:
 def create_quote(ctx: Context, site_id: int, selection: Selection, actor: Actor) -> dict[str, Any]:
     """A quote bound to the membership's version, valid for quote_ttl_s (§9)."""
     now = ctx.now()
+    snapshot = ctx.snapshot()
     with ctx.uow() as uow:
         membership_id, m = membership_of(uow, live_site(uow, site_id))
-        quote = quote_change(ctx.catalog, ctx.policy, m, selection, now)
+        quote = quote_change(snapshot.catalog, ctx.policy, m, selection, now)
         doc = quote_document(quote)
         record = QuoteRecord(
             id=str(uuid.uuid4()),
@@ -60,6 +63,7 @@ def create_quote(ctx: Context, site_id: int, selection: Selection, actor: Actor)
             selection=selection,
             document=doc,
             actor=actor.label,
+            catalog_version=snapshot.version,
         )
         uow.quotes.add(record)
         uow.commit()
@@ -70,14 +74,18 @@ def create_quote(ctx: Context, site_id: int, selection: Selection, actor: Actor)
         "version": m.version,
         "expires_at": instant(record.expires_at),
         "committable": quote.committable,
+        "catalog_version": snapshot.version,
     }
 
 
 def commit_quote(
     ctx: Context, quote_id: str, actor: Actor, site_id: int | None = None
 ) -> CommitView:
-    """Charge exactly the quote, then apply it (at once, or when the invoice is paid) (§9, §10)."""
+    """Charge exactly the quote, then apply it (at once, or when the invoice is paid) (§9, §10);
+    a quote priced on an earlier catalog version whose terms changed is `CatalogChanged`."""
     now = ctx.now()
+    ctx = ctx.pinned()
+    snapshot = ctx.snapshot()
     try:
         with ctx.uow() as uow:
             q = uow.quotes.get(quote_id)
@@ -102,6 +110,8 @@ def commit_quote(
             if quote.blocked:
                 raise Blocked(quote.message or "This change is blocked.")
             if _money_part(quote_document(quote)) != _money_part(q.document):
+                if q.catalog_version is not None and q.catalog_version != snapshot.version:
+                    raise CatalogChanged(_CATALOG_CHANGED)
                 raise StaleQuote(_STALE)
             uow.quotes.mark_committed(q.id, now)
             pay_now = quote.totals.due_now_minor == 0 or ctx.settings.gateway == "test"

@@ -148,6 +148,28 @@ class Bridge_Network_Page {
 			)
 		);
 		self::row( __( 'Default limits version', 'plan-bridge' ), null === $defaults ? __( 'None received yet', 'plan-bridge' ) : (string) $defaults['version'] );
-		echo '</tbody></table></div>';
+		echo '</tbody></table>';
+		self::console_button();
+		echo '</div>';
+	}
+
+	/**
+	 * For super admins: a button that opens the bridge's console, signed in by a single-use
+	 * operator token (five minutes) made with the operator key derived from the shared secret.
+	 */
+	private static function console_button() {
+		$url = Bridge_Settings::bridge_url();
+		$key = Bridge_Settings::key( 'operator' );
+		if ( ! is_super_admin() || '' === $url || null === $key ) {
+			return;
+		}
+		$user  = wp_get_current_user();
+		$token = Bridge_Token::mint( $key, Bridge_Token::operator_payload( $user->ID, $user->user_login, time() ) );
+		echo '<h2>' . esc_html__( 'Catalog and plan groups', 'plan-bridge' ) . '</h2>';
+		echo '<form method="post" id="plan-bridge-console" action="' . esc_url( $url . '/admin/sign-in' ) . '">';
+		echo '<input type="hidden" name="token" value="' . esc_attr( $token ) . '">';
+		echo '<p>' . esc_html__( 'Products, prices, plan groups and their upgrade paths are managed in the bridge\'s console.', 'plan-bridge' ) . '</p>';
+		submit_button( __( 'Open the Plan Bridge console', 'plan-bridge' ), 'primary', 'submit', false );
+		echo '</form>';
 	}
 }

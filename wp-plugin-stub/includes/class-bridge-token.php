@@ -46,6 +46,30 @@ class Bridge_Token {
 	}
 
 	/**
+	 * An operator token (the bridge's console) lives five minutes.
+	 */
+	const OPERATOR_TTL_S = 300;
+
+	/**
+	 * Payload of a console sign-in token for a super admin (role "operator").
+	 * Signed with Bridge_Signature::derive_key( $secret, 'operator' ), a key of its own.
+	 *
+	 * @param int    $user_id The super admin's user id.
+	 * @param string $login   Their login, for the bridge's audit log.
+	 * @param int    $now     Unix time now.
+	 * @return array<string,mixed>
+	 */
+	public static function operator_payload( $user_id, $login, $now ) {
+		return array(
+			'user_id' => (int) $user_id,
+			'login'   => (string) $login,
+			'role'    => 'operator',
+			'exp'     => (int) $now + self::OPERATOR_TTL_S,
+			'jti'     => bin2hex( random_bytes( 16 ) ),
+		);
+	}
+
+	/**
 	 * Signs a payload.
 	 *
 	 * @param string              $token_key Raw token key (Bridge_Signature::derive_key( $secret, 'token' )).

@@ -30,8 +30,9 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the bridge's connection rules (see the SQLite notes below)."""
+def make_engine(url: str, *, reader: bool = False, **kwargs: Any) -> Engine:
+    """An engine with the bridge's connection rules (see the SQLite notes below); a `reader`
+    engine only reads, outside write transactions, so it never waits on a writer."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
@@ -39,11 +40,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     ensure_sqlite_folder(url)
     kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = create_engine(url, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, immediate=not reader)
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, immediate: bool = True) -> None:
     """WAL, busy timeout, foreign keys; and BEGIN IMMEDIATE for every transaction.
 
     pysqlite opens transactions lazily and as DEFERRED: two writers that both read first then
@@ -62,6 +63,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    if not immediate:
+        return  # a reader: no BEGIN, each SELECT sees the last commit (WAL never blocks it)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

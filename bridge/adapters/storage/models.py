@@ -194,6 +194,8 @@ class QuoteRow(Base):
     actor: Mapped[str] = mapped_column(String(200))
     committed: Mapped[bool] = mapped_column(Boolean, default=False)
     committed_at: Mapped[datetime | None]
+    # The catalog version the quote was priced on (None: quoted before catalogs were versioned).
+    catalog_version: Mapped[int | None]
 
 
 class LimitsDocumentRow(Base):
@@ -262,9 +264,28 @@ class CheckoutTokenUse(Base):
     used_at: Mapped[datetime]
 
 
+class CatalogVersionRow(Base):
+    """One version of the catalog: the `catalog:` section as written, who made it, when, why.
+
+    Versions are never changed or deleted; the current catalog is the highest id, and a revert
+    is a new version holding an earlier one's document.
+    """
+
+    __tablename__ = "catalog_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]]
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(30))
+    diff: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+
+
 __all__ = [
     "AuditEntry",
     "Base",
+    "CatalogVersionRow",
     "CheckoutTokenUse",
     "Counter",
     "Customer",

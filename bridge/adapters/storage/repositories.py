@@ -345,6 +345,7 @@ class SqlQuotes:
                 document=dict(quote.document),
                 actor=quote.actor,
                 committed=False,
+                catalog_version=quote.catalog_version,
             )
         )
 
@@ -364,6 +365,7 @@ class SqlQuotes:
             actor=row["actor"],
             committed=bool(row["committed"]),
             committed_at=row["committed_at"],
+            catalog_version=row["catalog_version"],
         )
 
     def mark_committed(self, quote_id: str, at: datetime) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bridge.adapters.storage.billing import SqlAudit, SqlInvoices, SqlLedger
+from bridge.adapters.storage.catalogs import SqlCatalogVersions
 from bridge.adapters.storage.limits import SqlLimits, SqlReceipts, SqlTokens
 from bridge.adapters.storage.repositories import (
     SqlCustomers,
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
         self.limits = SqlLimits(session)
         self.receipts = SqlReceipts(session)
         self.tokens = SqlTokens(session)
+        self.catalogs = SqlCatalogVersions(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:

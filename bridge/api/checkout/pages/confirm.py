@@ -30,7 +30,7 @@ from bridge.api.checkout.pages.plumbing import (
     with_result,
 )
 from bridge.api.checkout.session import CheckoutSession
-from bridge.errors import BridgeError, InvalidRequest, PendingChange
+from bridge.errors import BridgeError, CatalogChanged, InvalidRequest, PendingChange
 
 POLL_IN_REQUEST_S = 1.0
 
@@ -41,6 +41,8 @@ def _conflict_sentence(h: Habits, exc: BridgeError) -> str:
             "An earlier change is still waiting for its payment. "
             "You can make another change once it is paid or has expired."
         )
+    if isinstance(exc, CatalogChanged):
+        return h.gettext("The prices changed while you were looking. Check the new amounts.")
     return h.gettext("Your membership changed while you were looking. Check the new amounts.")
 
 

@@ -1,0 +1,20 @@
+"""The operator's console at /admin (catalog versions, products, plan groups and the picture).
+
+`register(app)` adds the `console` blueprint. Its session cookie is read by the console's own
+pages only: the JSON API (/api/v1) never accepts it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bridge.api.console import editors as editors  # registers its pages on the blueprint
+from bridge.api.console.pages import blueprint
+
+
+def register(app: Flask) -> None:
+    """Mount the console on `app`."""
+    app.register_blueprint(blueprint)
+
+
+__all__ = ["register"]
