@@ -60,7 +60,7 @@ def test_metrics_count_requests_by_route_not_by_path(app: Flask) -> None:
     client.get("/api/v1/sites/8")
     text = client.get("/metrics").get_data(as_text=True)
     assert 'bridge_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
-    assert 'route="/api/v1/sites/<int:site_id>",status="401"} 2.0' in text
+    assert 'route="/api/v1/sites/<bigid:site_id>",status="401"} 2.0' in text
     assert "bridge_http_request_duration_seconds_bucket" in text
     assert "bridge_queue_depth 0.0" in text
 
