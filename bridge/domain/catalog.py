@@ -37,6 +37,18 @@ class Product:
     variations: tuple[Variation, ...] = ()
     trial_days: int = 0
     limits: Limits = field(default_factory=Limits)
+    description: str | None = None
+    # The name and description per owner language ("nb", "ms", "id"), for the checkout.
+    names: Mapping[str, str] = field(default_factory=dict)
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str:
+        """The product's name in `language`, falling back to the default `name`."""
+        return self.names.get(language) or self.name
+
+    def description_in(self, language: str) -> str | None:
+        """The description in `language`, falling back to the default `description`."""
+        return self.descriptions.get(language) or self.description
 
     def billing_options(self) -> tuple[Variation, ...]:
         """The default option first, then the variations."""
@@ -69,6 +81,9 @@ class Catalog:
 
 _PRODUCT_FIELDS = {
     "name",
+    "names",
+    "description",
+    "descriptions",
     "kind",
     "price",
     "billing",
@@ -95,6 +110,24 @@ class _Problems:
 
     def add(self, product: str | None, field_name: str, message: str) -> None:
         self.items.append(CatalogProblem(product, field_name, message))
+
+
+def _texts(problems: _Problems, pid: str, field_name: str, raw: object) -> dict[str, str]:
+    """An optional map of language code to a non-empty text (`names`, `descriptions`)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.add(pid, field_name, "must map language codes (nb, ms, id, ...) to texts")
+        return {}
+    texts: dict[str, str] = {}
+    for language, text in raw.items():
+        if not isinstance(language, str) or not language.isalpha() or not 2 <= len(language) <= 3:
+            problems.add(pid, field_name, f"{language!r} is not a language code such as nb or ms")
+        elif not isinstance(text, str) or not text.strip():
+            problems.add(pid, f"{field_name}.{language}", "must be a non-empty string")
+        else:
+            texts[language.lower()] = text
+    return texts
 
 
 def parse_billing(value: object) -> BillingOption:
@@ -185,6 +218,12 @@ def _parse_product(problems: _Problems, pid: str, raw: object, currency: str) ->
     if not isinstance(name, str) or not name.strip():
         problems.add(pid, "name", "must be a non-empty string")
         name = pid
+    description = raw.get("description")
+    if description is not None and (not isinstance(description, str) or not description.strip()):
+        problems.add(pid, "description", "must be a non-empty string")
+        description = None
+    names = _texts(problems, pid, "names", raw.get("names"))
+    descriptions = _texts(problems, pid, "descriptions", raw.get("descriptions"))
     if "price" not in raw:
         problems.add(pid, "price", "is required")
     price = _amount(problems, pid, "price", raw.get("price"), currency)
@@ -267,6 +306,9 @@ def _parse_product(problems: _Problems, pid: str, raw: object, currency: str) ->
         variations=tuple(variations),
         trial_days=trial_days,
         limits=limits,
+        description=description,
+        names=names,
+        descriptions=descriptions,
     )
 
 
