@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.api.checkout import register
+from bridge.api.checkout.facade import ProductText
 from bridge.api.checkout.session import COOKIE_NAME
 from bridge.api.state import KEY, AppState
 from bridge.contract import mint_checkout_token
@@ -25,17 +26,15 @@ from bridge.domain.catalog import Catalog, Policy, parse_catalog
 from bridge.domain.documents import instant, quote_document
 from bridge.domain.eligibility import eligible_addons, eligible_plans
 from bridge.domain.errors import BridgeError
+from bridge.domain.lifecycle import cancel_at_period_end
 from bridge.domain.membership import Membership, Selection, Site, Usage
 from bridge.domain.money import format_amount
 from bridge.domain.periods import BillingOption
-from bridge.domain.proration import apply_quote, quote_change
+from bridge.domain.proration import apply_quote, limits_of, quote_change
 from bridge.domain.quote import Quote
-from bridge.api.checkout.facade import ProductText
-from bridge.domain.lifecycle import cancel_at_period_end
-from bridge.domain.proration import limits_of
 from bridge.errors import NotFound, PendingChange, QuoteExpired
-from bridge.services.records import limits_json
 from bridge.services.context import Context
+from bridge.services.records import limits_json
 from tests.wordpress.harness import new_webhook_secret
 
 NOW = datetime(2026, 4, 11, tzinfo=UTC)
@@ -134,8 +133,7 @@ class FakeBridge:
                 "effective_at": instant(m.scheduled_change.effective_at),
                 "plan": {"id": target.id, "name": target.name},
                 "addons": [
-                    {"id": k, "quantity": h.quantity}
-                    for k, h in m.scheduled_change.addons.items()
+                    {"id": k, "quantity": h.quantity} for k, h in m.scheduled_change.addons.items()
                 ],
                 "cancels": m.scheduled_change.cancels,
             }

@@ -191,4 +191,6 @@ def test_indonesian_says_kuantitas_for_a_quantity() -> None:
         "Packages and services you can add to the plan you picked. Set a quantity of 0 to remove one.",
     ):
         message = catalog.get(term)
-        assert message is not None and "kuantitas" in message.string and "jumlah" not in message.string
+        assert (
+            message is not None and "kuantitas" in message.string and "jumlah" not in message.string
+        )
