@@ -356,6 +356,9 @@ def test_a_norwegian_owner_upgrades_in_norwegian(journey: Journey) -> None:
     journey.axe("confirmation-nb", AXE_ALLOWED)
     page.click("#back-to-account")
     _back_on_account(journey, "applied")
+    # The Account page places the currency as the checkout does (review of the plugin's
+    # strings); the decimal mark is WordPress's own (the lab has no nb_NO core language pack).
+    assert re.search(r"290[.,]00\xa0USD per år", _text(journey, "#plan-bridge-membership"))
 
 
 @pytest.mark.viewport(360)
