@@ -125,9 +125,20 @@ def test_free_owner_upgrades_to_premium_and_can_publish_more(journey: Journey) -
     assert journey.publish_post("Past Free's limit") == "publish"
 
 
-def test_premium_owner_over_free_limits_sees_what_blocks_the_downgrade(journey: Journey) -> None:
-    """Finding 1: the blocked downgrade says only what blocks it, with units, and which add-on
-    clears the disk block; picking it clears it."""
+@pytest.mark.parametrize(
+    "locale",
+    ["en_US", pytest.param("nb_NO", marks=pytest.mark.owner_locale("nb_NO"))],
+)
+def test_premium_owner_over_free_limits_sees_what_blocks_the_downgrade(
+    journey: Journey, locale: str
+) -> None:
+    """Finding 1 in English and Norwegian: the blocked downgrade says only what blocks it, with
+    units, and which add-on clears the disk block; picking it clears it."""
+    from bridge.api.checkout.i18n import habits_for
+
+    h = habits_for(locale)
+    free = {"en_US": "Free", "nb_NO": "Gratis"}[locale]  # the catalog's name per language
+    disk = {"en_US": "Extra disk", "nb_NO": "Ekstra diskplass"}[locale]
     journey.bridge.change_plan(journey.site.blog_id, "premium")
     journey.bridge.report_usage(
         journey.site.blog_id, {"posts": {"post": 3}, "disk_mb": 1500, "users": 1}
@@ -137,20 +148,37 @@ def test_premium_owner_over_free_limits_sees_what_blocks_the_downgrade(journey: 
     journey.click_change()
     journey.pick("free")
     blocked = _text(journey, "#blocked")
-    site_name = f"Site {journey.site.slug}"
-    assert f"{site_name} uses 1,500 MB of disk space; Free allows 100 MB." in blocked
-    assert "Adding 2 × Extra disk ($5.00 each, billed monthly) would clear this." in blocked
+    values = {
+        "site": f"Site {journey.site.slug}",
+        "usage": h.number(1500),
+        "plan": free,
+        "allowed": h.number(100),
+        "quantity": h.number(2),
+        "addon": disk,
+        "price": h.money("5.00", "USD"),
+        "billing": h.gettext("billed monthly"),
+    }
+    uses = h.gettext("%(site)s uses %(usage)s MB of disk space;") % values
+    allows = h.gettext("%(plan)s allows %(allowed)s MB.") % values
+    clears = h.ngettext(
+        "Adding %(quantity)s × %(addon)s (%(price)s each, %(billing)s) would clear this.",
+        "Adding %(quantity)s × %(addon)s (%(price)s each, %(billing)s) would clear this.",
+        2,
+    )
+    assert f"{uses} {allows}" in blocked
+    assert clears % values in blocked
     summary = _text(journey, "#order-summary")
-    assert "Your plan changes to" not in summary and "Due now" not in summary
-    assert journey.page.locator("#confirm").count() == 0
-    assert journey.page.title().startswith("Cannot be made yet: Free")
-    journey.axe("blocked-downgrade", AXE_ALLOWED)
+    assert h.gettext("Due now") not in summary
+    assert h.gettext("Next billing date") not in summary
+    assert journey.page.locator("#scheduled-note, #confirm").count() == 0
+    assert journey.page.title().startswith(h.gettext("Cannot be made yet: %(plan)s") % values)
+    journey.axe(f"blocked-downgrade-{locale}", AXE_ALLOWED)
     journey.shot("blocked-downgrade")
     journey.page.click("#clear-extra-disk")
     journey.page.wait_for_selector("#confirm")
     assert journey.page.input_value("#addon-extra-disk") == "2"
     assert journey.page.locator("#blocked").count() == 0
-    journey.axe("block-cleared", AXE_ALLOWED)
+    journey.axe(f"block-cleared-{locale}", AXE_ALLOWED)
 
 
 def test_picking_the_current_plan_says_nothing_changes(journey: Journey) -> None:
@@ -254,7 +282,13 @@ def test_a_downgrade_is_scheduled_shown_on_account_and_cancelled(journey: Journe
     assert "then your site moves to Free" in _text(journey, "#done-what")
 
 
-def test_stale_pages_say_what_happened_and_offer_the_way_back(journey: Journey) -> None:
+@pytest.mark.parametrize(
+    "locale",
+    ["en_US", pytest.param("nb_NO", marks=pytest.mark.owner_locale("nb_NO"))],
+)
+def test_stale_pages_say_what_happened_and_offer_the_way_back(
+    journey: Journey, locale: str
+) -> None:
     """Finding 5: a second tab keeps the first one's forms valid; an ended session says so on
     the page with "Back to Account"; a used link's error page leads to the network's wp-admin;
     and finding 2: credit left on the balance is said."""
@@ -274,11 +308,16 @@ def test_stale_pages_say_what_happened_and_offer_the_way_back(journey: Journey) 
         journey.click_change()
     start_url = started.value.url
     journey.page = first
+    from bridge.api.checkout.i18n import habits_for
+
+    h = habits_for(locale)
+    free = {"en_US": "Free", "nb_NO": "Gratis"}[locale]  # the catalog's name per language
     journey.pick("premium")  # the first tab's form still works after the second tab began
-    assert _text(journey, "#due-now") == "$0.00"
-    assert _text(journey, "#balance-after") == "$71.00"
-    assert "Free ends today and Premium starts today." in _text(journey, "#ends-today")
-    journey.axe("balance-left", AXE_ALLOWED)
+    assert _text(journey, "#due-now") == h.money("0.00", "USD")
+    assert _text(journey, "#balance-after") == h.money("71.00", "USD")
+    ends = h.gettext("%(current)s ends today and %(target)s starts today.")
+    assert ends % {"current": free, "target": "Premium"} in _text(journey, "#ends-today")
+    journey.axe(f"balance-left-{locale}", AXE_ALLOWED)
 
     # The session ends (the cookie is 30 minutes old): the next pick says so, with a way back.
     cookie = next(c for c in first.context.cookies() if c["name"] == "plan_bridge_checkout")
@@ -286,9 +325,10 @@ def test_stale_pages_say_what_happened_and_offer_the_way_back(journey: Journey) 
     with first.expect_response(re.compile(r".*/summary$")):
         first.check("input[name=choice][value='premium:1-year']")
     first.wait_for_selector("#session-ended-notice")
-    assert "Your checkout session has ended." in _text(journey, "#session-ended-notice")
+    ended = _text(journey, "#session-ended-notice")
+    assert h.gettext("Your checkout session has ended.") in ended
     assert "plan-bridge-account" in (first.get_attribute("#way-back", "href") or "")
-    journey.axe("session-ended", AXE_ALLOWED)
+    journey.axe(f"session-ended-{locale}", AXE_ALLOWED)
     journey.shot("session-ended")
 
     # A used checkout link: the way back is the network's own wp-admin, not the token's URL.
@@ -298,10 +338,12 @@ def test_stale_pages_say_what_happened_and_offer_the_way_back(journey: Journey) 
         reply and reply.status,
         second.url,
     )
-    assert "This checkout link has been used already." in second.locator("h1").inner_text()
+    # The problem page follows the browser's language (the token is not read again).
+    used = h.gettext("This checkout link has been used already.")
+    assert used in second.locator("h1").inner_text()
     assert second.get_attribute("#way-back", "href") == f"{journey.network.url}wp-admin/"
     journey.page = second
-    journey.axe("used-link", AXE_ALLOWED)
+    journey.axe(f"used-link-{locale}", AXE_ALLOWED)
 
 
 def _aged(value: str, journey: Journey) -> str:
