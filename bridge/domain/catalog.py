@@ -9,7 +9,7 @@ from typing import Literal
 from bridge.domain.errors import CatalogInvalid as CatalogInvalid
 from bridge.domain.errors import CatalogProblem as CatalogProblem
 from bridge.domain.limits import LIMIT_KEYS, SCALAR_LIMITS, UNLIMITED, Limits, LimitValue
-from bridge.domain.money import MoneyError, exponent, format_amount, parse_amount
+from bridge.domain.money import MoneyError, exponent, parse_amount
 from bridge.domain.periods import ONCE, RECURRING_UNITS, BillingOption, period_ratio
 
 Kind = Literal["plan", "package", "service"]
@@ -37,6 +37,18 @@ class Product:
     variations: tuple[Variation, ...] = ()
     trial_days: int = 0
     limits: Limits = field(default_factory=Limits)
+    description: str | None = None
+    # The name and description per owner language ("nb", "ms", "id"), for the checkout.
+    names: Mapping[str, str] = field(default_factory=dict)
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str:
+        """The product's name in `language`, falling back to the default `name`."""
+        return self.names.get(language) or self.name
+
+    def description_in(self, language: str) -> str | None:
+        """The description in `language`, falling back to the default `description`."""
+        return self.descriptions.get(language) or self.description
 
     def billing_options(self) -> tuple[Variation, ...]:
         """The default option first, then the variations."""
@@ -69,6 +81,9 @@ class Catalog:
 
 _PRODUCT_FIELDS = {
     "name",
+    "names",
+    "description",
+    "descriptions",
     "kind",
     "price",
     "billing",
@@ -95,6 +110,24 @@ class _Problems:
 
     def add(self, product: str | None, field_name: str, message: str) -> None:
         self.items.append(CatalogProblem(product, field_name, message))
+
+
+def _texts(problems: _Problems, pid: str, field_name: str, raw: object) -> dict[str, str]:
+    """An optional map of language code to a non-empty text (`names`, `descriptions`)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.add(pid, field_name, "must map language codes (nb, ms, id, ...) to texts")
+        return {}
+    texts: dict[str, str] = {}
+    for language, text in raw.items():
+        if not isinstance(language, str) or not language.isalpha() or not 2 <= len(language) <= 3:
+            problems.add(pid, field_name, f"{language!r} is not a language code such as nb or ms")
+        elif not isinstance(text, str) or not text.strip():
+            problems.add(pid, f"{field_name}.{language}", "must be a non-empty string")
+        else:
+            texts[language.lower()] = text
+    return texts
 
 
 def parse_billing(value: object) -> BillingOption:
@@ -185,6 +218,12 @@ def _parse_product(problems: _Problems, pid: str, raw: object, currency: str) ->
     if not isinstance(name, str) or not name.strip():
         problems.add(pid, "name", "must be a non-empty string")
         name = pid
+    description = raw.get("description")
+    if description is not None and (not isinstance(description, str) or not description.strip()):
+        problems.add(pid, "description", "must be a non-empty string")
+        description = None
+    names = _texts(problems, pid, "names", raw.get("names"))
+    descriptions = _texts(problems, pid, "descriptions", raw.get("descriptions"))
     if "price" not in raw:
         problems.add(pid, "price", "is required")
     price = _amount(problems, pid, "price", raw.get("price"), currency)
@@ -267,6 +306,9 @@ def _parse_product(problems: _Problems, pid: str, raw: object, currency: str) ->
         variations=tuple(variations),
         trial_days=trial_days,
         limits=limits,
+        description=description,
+        names=names,
+        descriptions=descriptions,
     )
 
 
@@ -350,73 +392,3 @@ def parse_catalog(raw: object) -> Catalog:
     if problems.items:
         raise CatalogInvalid(problems.items)
     return Catalog(currency=currency, products=products)
-
-
-def billing_data(billing: BillingOption) -> object:
-    """A billing option in the catalog format: `{every, unit}` or the string `once`."""
-    return "once" if billing.is_once else {"every": billing.every, "unit": billing.unit}
-
-
-def limits_data(limits: Limits) -> dict[str, object]:
-    """The limits a product writes, in the catalog format (absent keys stay absent)."""
-    out: dict[str, object] = {}
-    for key in LIMIT_KEYS:
-        if key == "posts":
-            if limits.posts:
-                out["posts"] = dict(limits.posts)
-        elif limits.scalar(key) is not None:
-            out[key] = limits.scalar(key)
-    return out
-
-
-# Optional per-language texts a Product may carry (added by the owner-language work); exported
-# whenever present so that an export → import round trip loses nothing.
-_OPTIONAL_TEXTS = ("description", "names", "descriptions")
-
-
-def product_data(product: Product, currency: str) -> dict[str, object]:
-    """One product in the catalog format of quote-cli.md, defaults left out."""
-    out: dict[str, object] = {"name": product.name}
-    for key in _OPTIONAL_TEXTS:
-        value = getattr(product, key, None)
-        if value:
-            out[key] = dict(value) if isinstance(value, Mapping) else value
-    out["kind"] = product.kind
-    out["price"] = format_amount(product.price_minor, currency)
-    out["billing"] = billing_data(product.billing)
-    if product.setup_fee_minor:
-        out["setup_fee"] = format_amount(product.setup_fee_minor, currency)
-    if product.kind == "plan":
-        if product.group is not None:
-            out["group"] = product.group
-        if product.order:
-            out["order"] = product.order
-        if product.trial_days:
-            out["trial_days"] = product.trial_days
-        if product.addons:
-            out["addons"] = list(product.addons)
-        if product.variations:
-            out["variations"] = [
-                {
-                    "billing": billing_data(v.billing),
-                    "price": format_amount(v.price_minor, currency),
-                }
-                for v in product.variations
-            ]
-    if not product.active:
-        out["active"] = False
-    limits = limits_data(product.limits)
-    if limits:
-        out["limits"] = limits
-    return out
-
-
-def catalog_data(catalog: Catalog) -> dict[str, object]:
-    """The `catalog:` section for `catalog`; parse_catalog(catalog_data(c)) == c."""
-    return {
-        "currency": catalog.currency,
-        "products": {
-            pid: product_data(product, catalog.currency)
-            for pid, product in catalog.products.items()
-        },
-    }

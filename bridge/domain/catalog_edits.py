@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.domain.catalog import Catalog, CatalogProblem, product_data
+from bridge.domain.catalog import Catalog, CatalogProblem
+from bridge.domain.catalog_data import product_data
 from bridge.domain.limits import EffectiveLimits, Limits, lowers_any
 from bridge.domain.membership import Site
 from bridge.domain.periods import BillingOption, period_ratio

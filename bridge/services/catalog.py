@@ -18,9 +18,9 @@ from bridge.domain.catalog import (
     Catalog,
     CatalogInvalid,
     CatalogProblem,
-    catalog_data,
     parse_catalog,
 )
+from bridge.domain.catalog_data import catalog_data
 from bridge.domain.catalog_edits import Holder, Impact, edit_impact, edit_problems
 from bridge.errors import ConcurrentChange, NotFound
 from bridge.services.catalog_source import CatalogSnapshot

@@ -78,6 +78,13 @@ def create_quote(ctx: Context, site_id: int, selection: Selection, actor: Actor)
     }
 
 
+def preview_quote(ctx: Context, site_id: int, selection: Selection) -> dict[str, Any]:
+    """What a selection would quote now, without storing a quote (nothing can commit it)."""
+    with ctx.uow() as uow:
+        _membership_id, m = membership_of(uow, live_site(uow, site_id))
+    return quote_document(quote_change(ctx.catalog, ctx.policy, m, selection, ctx.now()))
+
+
 def commit_quote(
     ctx: Context, quote_id: str, actor: Actor, site_id: int | None = None
 ) -> CommitView:

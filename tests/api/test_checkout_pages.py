@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.api.checkout import register
+from bridge.api.checkout.facade import ProductText
 from bridge.api.checkout.session import COOKIE_NAME
 from bridge.api.state import KEY, AppState
 from bridge.contract import mint_checkout_token
@@ -25,13 +26,15 @@ from bridge.domain.catalog import Catalog, Policy, parse_catalog
 from bridge.domain.documents import instant, quote_document
 from bridge.domain.eligibility import eligible_addons, eligible_plans
 from bridge.domain.errors import BridgeError
+from bridge.domain.lifecycle import cancel_at_period_end
 from bridge.domain.membership import Membership, Selection, Site, Usage
 from bridge.domain.money import format_amount
 from bridge.domain.periods import BillingOption
-from bridge.domain.proration import apply_quote, quote_change
+from bridge.domain.proration import apply_quote, limits_of, quote_change
 from bridge.domain.quote import Quote
-from bridge.errors import NotFound, PendingChange
+from bridge.errors import NotFound, PendingChange, QuoteExpired
 from bridge.services.context import Context
+from bridge.services.records import limits_json
 from tests.wordpress.harness import new_webhook_secret
 
 NOW = datetime(2026, 4, 11, tzinfo=UTC)
@@ -112,6 +115,11 @@ class FakeBridge:
         self.commits: list[str] = []
         self.cancelled: list[int] = []
         self.pending_invoice = False
+        self.expired_quotes: set[str] = set()  # quotes past their 15 minutes
+        self.previews = 0
+        self.site_overrides: dict[int, dict[str, Any]] = {}
+        self.push_dead = False
+        self.applied_lag = 0  # how many limits versions the site is behind
 
     def site_view(self, site_id: int) -> dict[str, Any]:
         m = self.memberships.get(site_id)
@@ -124,6 +132,10 @@ class FakeBridge:
             scheduled = {
                 "effective_at": instant(m.scheduled_change.effective_at),
                 "plan": {"id": target.id, "name": target.name},
+                "addons": [
+                    {"id": k, "quantity": h.quantity} for k, h in m.scheduled_change.addons.items()
+                ],
+                "cancels": m.scheduled_change.cancels,
             }
         return {
             "site": {
@@ -132,9 +144,15 @@ class FakeBridge:
                 "name": f"Blog {site_id}",
                 "url": self.site_urls.get(site_id, f"http://net.example/site{site_id}/"),
                 "timezone": "Europe/Oslo",
+                "overrides": self.site_overrides.get(site_id),
             },
             "membership": {
                 "plan": {"id": plan.id, "name": plan.name},
+                "status": m.status,
+                "period_end": instant(m.period_end),
+                "limits": limits_of(
+                    self.catalog, m.plan, m.addon_quantities(), m.overrides
+                ).to_json(),
                 "billing": m.billing.to_json(),
                 "currency": "USD",
                 "addons": [
@@ -145,10 +163,15 @@ class FakeBridge:
             "limits": {
                 "version": m.version,
                 "desired_version": m.version,
-                "applied_version": m.version,
+                "applied_version": m.version - self.applied_lag,
+                "dead": self.push_dead,
             },
             "pending_invoice": (
-                {"number": f"INV-{len(self.commits):04d}", "status": "open"}
+                {
+                    "number": f"INV-{len(self.commits):04d}",
+                    "status": "open",
+                    "expires_at": instant(NOW + timedelta(hours=24)),
+                }
                 if self.pending_invoice
                 else None
             ),
@@ -165,6 +188,7 @@ class FakeBridge:
                     "id": o.product.id,
                     "name": o.product.name,
                     "current": o.current,
+                    "limits": limits_of(self.catalog, o.product.id, {}, None).to_json(),
                     "options": [
                         {
                             "billing": v.billing.to_json(),
@@ -183,33 +207,59 @@ class FakeBridge:
                     "price": format_amount(a.price_minor, "USD"),
                     "billing": a.product.billing.to_json(),
                     "owned_quantity": a.owned_quantity,
+                    "limits": limits_json(a.product.limits) or {},
                 }
                 for a in eligible_addons(self.catalog, m, plan or m.plan)
             ],
         }
 
-    def create_quote(self, site_id: int, selection: dict[str, Any], actor: Any) -> dict[str, Any]:
-        assert actor.site_id == site_id
+    def _quote(self, site_id: int, selection: dict[str, Any]) -> Quote:
         billing = selection["billing"]
         chosen = (
             BillingOption(0, "once")
             if billing == "once"
             else BillingOption(billing["every"], billing["unit"])
         )
-        quote = quote_change(
+        return quote_change(
             self.catalog,
             self.policy,
             self.memberships[site_id],
             Selection(selection["plan"], chosen, selection.get("addons")),
             NOW,
         )
+
+    def create_quote(self, site_id: int, selection: dict[str, Any], actor: Any) -> dict[str, Any]:
+        assert actor.site_id == site_id
+        quote = self._quote(site_id, selection)
         quote_id = f"q{len(self.quotes) + 1}"
         self.quotes[quote_id] = (site_id, quote)
         return {"id": quote_id, **quote_document(quote)}
 
+    def preview_quote(self, site_id: int, selection: dict[str, Any]) -> dict[str, Any]:
+        self.previews += 1
+        return quote_document(self._quote(site_id, selection))
+
+    def cancel_membership(self, site_id: int, actor: Any) -> dict[str, Any]:
+        assert actor.site_id == site_id
+        self.memberships[site_id] = cancel_at_period_end(
+            self.catalog, self.memberships[site_id], "free"
+        )
+        return self.site_view(site_id)
+
+    def product_texts(self, language: str) -> dict[str, ProductText]:
+        return {
+            pid: ProductText(p.name_in(language), p.description_in(language))
+            for pid, p in self.catalog.products.items()
+        }
+
+    def selection_limits(self, plan: str, addons: dict[str, int]) -> dict[str, Any]:
+        return limits_of(self.catalog, plan, addons, None).to_json()
+
     def commit_quote(self, quote_id: str, actor: Any, site_id: int | None = None) -> dict[str, Any]:
         quote_site, quote = self.quotes[quote_id]
         assert actor.site_id == quote_site == site_id
+        if quote_id in self.expired_quotes:
+            raise QuoteExpired("This quote has expired; please ask for a new one.")
         if self.pending_invoice:
             raise PendingChange("an earlier change invoice is unpaid")
         self.commits.append(quote_id)
@@ -232,6 +282,18 @@ class FakeBridge:
         return True
 
 
+class FakeSettings(SimpleNamespace):
+    """The settings the checkout reads; the gateway is the fake's (a test may switch it)."""
+
+    def __init__(self, fake: FakeBridge, **values: Any) -> None:
+        super().__init__(**values)
+        self._fake = fake
+
+    @property
+    def gateway(self) -> str:
+        return self._fake.gateway
+
+
 class FixedClock:
     def now(self) -> datetime:
         return NOW
@@ -249,10 +311,14 @@ def _app(
     fake: FakeBridge, public_url: str = "http://127.0.0.1:8000", previous_secret: str = ""
 ) -> Flask:
     app = Flask("checkout-test")
-    settings = SimpleNamespace(
+    settings = FakeSettings(
+        fake,
         webhook_secret=SECRET,
         public_url=public_url,
         webhook_secrets=tuple(s for s in (SECRET, previous_secret) if s),
+        wordpress=SimpleNamespace(url="http://net.example/"),
+        fallback_plan="free",
+        change_invoice_ttl_s=86400,
     )
     app.extensions[KEY] = AppState(
         ctx=Context(settings, None, FixedClock(), None),  # type: ignore[arg-type]
@@ -451,10 +517,13 @@ def test_a_post_without_the_csrf_field_is_refused_and_commits_nothing(
             "addons-for": "premium",
         },
     )
-    assert response.status_code == 400
-    assert "This form has expired." in response.text
+    # Refused with a GET of the page (reloading it re-posts nothing), saying nothing changed.
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/checkout/sites/2?outdated=1")
+    page = client.get(response.headers["Location"]).text
+    assert "nothing was changed" in _text(page)
     response = client.post("/checkout/sites/2/scheduled/cancel", data={"csrf": _csrf(html) + "x"})
-    assert response.status_code == 400
+    assert response.status_code == 303
     assert fake.commits == [] and fake.cancelled == []
 
 
@@ -546,7 +615,17 @@ def test_confirming_commits_the_shown_quote_and_goes_back_with_the_result(
     assert response.status_code == 303
     assert fake.commits == ["q2"]
     assert fake.memberships[2].plan == "premium"
-    finish = client.get(response.headers["Location"])
+    # The confirmation page at once: what was done, the invoice, the limits; no meta refresh.
+    done = client.get(response.headers["Location"])
+    assert done.status_code == 200
+    page = _text(done.text)
+    assert "Done: you are now on Premium" in page
+    assert "Invoice number: INV-0001" in page
+    assert "These limits apply now." in page
+    assert "http-equiv" not in done.text
+    back = re.search(r'id="back-to-account" href="([^"]+)"', done.text)
+    assert back
+    finish = client.get(back.group(1).replace("&amp;", "&"))
     assert finish.status_code == 303
     assert finish.headers["Location"] == RETURN_URL.format(id=2) + "&plan_bridge_result=applied"
     # The session ends there: going back to WordPress, the cookie goes too.
@@ -626,11 +705,13 @@ def test_with_the_manual_gateway_the_owner_waits_for_the_operator(
             "do": "confirm",
         },
     )
-    page = client.get(response.headers["Location"]).text
-    assert "Waiting for the operator" in page
-    assert "Invoice number: INV-0001" in page
-    assert "plan_bridge_result=pending" in page
     fake.pending_invoice = True
+    page = client.get(response.headers["Location"]).text
+    assert "Waiting for your payment" in page
+    assert "Invoice number: INV-0001" in page
+    # When the invoice expires, in the site's timezone (Oslo: UTC+2 in April).
+    assert "Pay it by Apr 12, 2026, 2:00:00 AM." in _text(page)
+    assert "result=pending" in page
     again = client.get("/checkout/sites/2").text
     assert 'id="pending-invoice"' in again
     assert "Invoice number: INV-0001" in again
@@ -713,8 +794,9 @@ def test_a_scheduled_downgrade_is_shown_and_can_be_cancelled(
     response = client.post("/checkout/sites/3/scheduled/cancel", data={"csrf": _csrf(page)})
     assert response.status_code == 303
     assert fake.cancelled == [3]
-    finish = client.get(response.headers["Location"])
-    assert finish.headers["Location"].endswith("plan_bridge_result=cancelled")
+    done = client.get(response.headers["Location"]).text
+    assert "Your scheduled change is cancelled" in done
+    assert "result=cancelled" in done
 
 
 def test_the_change_page_shows_a_scheduled_change_with_a_cancel_button(

@@ -156,3 +156,41 @@ def test_payment_due_and_billing_not_offered_have_translated_sentences(
         assert message is not None and message.string, code
     payment_due = catalog.get(_REFUSALS["payment_due"]).string
     assert invoice in payment_due and renewal in payment_due
+
+
+@pytest.mark.parametrize(
+    ("language", "term", "translation"),
+    [
+        ("ms", "Keep the change", "Kekalkan perubahan"),
+        ("id", "Keep the change", "Pertahankan perubahan"),
+        ("nb", "Keep the change", "Behold endringen"),
+        ("ms", "Cancel the scheduled change", "Batalkan perubahan berjadual"),
+        ("nb", "Unlimited", "Ubegrenset"),
+        ("id", "Disk space", "Ruang penyimpanan"),
+    ],
+)
+def test_the_reviews_terms_follow_the_glossary(language: str, term: str, translation: str) -> None:
+    message = _po(language).get(term)
+    assert message is not None and message.string == translation
+
+
+def test_indonesian_blocking_sentences_say_what_to_do_in_order_to_downgrade() -> None:
+    """The review: "… to downgrade" is a purpose ("untuk"), not a next step ("lalu")."""
+    catalog = _po("id")
+    blocking = [m for m in catalog if m.id and _key(m.id)[0].endswith("to downgrade.")]
+    assert len(blocking) == 7
+    for message in blocking:
+        for text in _strings(message.string):
+            assert "untuk menurunkan" in text and "lalu" not in text, text
+
+
+def test_indonesian_says_kuantitas_for_a_quantity() -> None:
+    catalog = _po("id")
+    for term in (
+        "Pick a quantity between 0 and 999.",
+        "Packages and services you can add to the plan you picked. Set a quantity of 0 to remove one.",
+    ):
+        message = catalog.get(term)
+        assert (
+            message is not None and "kuantitas" in message.string and "jumlah" not in message.string
+        )

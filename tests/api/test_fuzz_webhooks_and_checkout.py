@@ -178,12 +178,12 @@ def test_no_checkout_form_answers_5xx_or_json_errors(
 
 
 @FUZZ
-@given(until=form_values, result=form_values)
-def test_no_finish_link_answers_5xx(checkout: FlaskClient, until: str, result: str) -> None:
+@given(invoice=form_values, result=form_values)
+def test_no_confirmation_link_answers_5xx(checkout: FlaskClient, invoice: str, result: str) -> None:
     client = checkout
     start_checkout(client, 2)
     response = client.get(
-        "/checkout/sites/2/finish", query_string={"until": until, "result": result}
+        "/checkout/sites/2/done", query_string={"invoice": invoice, "result": result}
     )
     assert response.status_code in (200, 303, 400), response.data[:300]
     assert response.mimetype == "text/html"

@@ -50,11 +50,13 @@ def bridge_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BridgeServer]:
     state = tmp_path_factory.mktemp("bridge-state")
+    config = state / "config.yaml"
+    config.write_text(_config_with_names())
     log_path = artifacts_dir / "e2e" / "bridge.log"
     admin_token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
-        "BRIDGE_CONFIG": str(ROOT / "config.yaml"),
+        "BRIDGE_CONFIG": str(config),
         "BRIDGE_WEBHOOK_SECRET": bridge_secret,
         "BRIDGE_ADMIN_TOKEN": admin_token,
         "BRIDGE_PUBLIC_URL": bridge_url,
@@ -77,9 +79,32 @@ def bridge_server(
         )
         with requests.get(f"{bridge_url}/healthz", timeout=10) as health:
             assert health.status_code == 200, health.text
-        yield BridgeServer(bridge_url, admin_token, log_path)
+        yield BridgeServer(bridge_url, admin_token, log_path, bridge_secret)
     finally:
         stop_server(proc)
+
+
+# Names and descriptions in the owners' languages (quote-cli.md, catalog format), added to the
+# demo catalog for the journeys; the demo config.yaml itself keeps only the English names.
+CATALOG_TEXTS = {
+    "free": {"names": {"nb": "Gratis", "ms": "Percuma", "id": "Gratis"}},
+    "premium": {
+        "description": "Room to grow",
+        "descriptions": {"nb": "Plass til å vokse", "ms": "Ruang untuk berkembang"},
+    },
+    "extra-disk": {"names": {"nb": "Ekstra diskplass", "ms": "Ruang cakera tambahan"}},
+    "unlimited-visits": {"names": {"nb": "Ubegrenset antall besøk"}},
+    "site-migration": {"names": {"nb": "Flytting av nettsted"}},
+}
+
+
+def _config_with_names() -> str:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for pid, texts in CATALOG_TEXTS.items():
+        config["catalog"]["products"][pid].update(texts)
+    return str(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +128,7 @@ def journey(
     bridge_server: BridgeServer,
     browser: Any,
     artifacts_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Journey]:
     marker = request.node.get_closest_marker("owner_locale")
     locale = str(marker.args[0]) if marker else "en_US"
@@ -111,11 +137,18 @@ def journey(
     shots = artifacts_dir / "e2e" / name
     shots.mkdir(parents=True, exist_ok=True)
     javascript = request.node.get_closest_marker("javascript")
-    context = browser.new_context(
-        java_script_enabled=bool(javascript.args[0]) if javascript else True,
-        viewport={"width": 1280, "height": 900},
-        locale=locale.replace("_", "-"),
-    )
+    viewport = request.node.get_closest_marker("viewport")
+    width = int(viewport.args[0]) if viewport else 1280
+    if request.node.get_closest_marker("large_text"):
+        context = large_text_context(
+            browser, tmp_path_factory.mktemp("chromium-32px"), locale, width
+        )
+    else:
+        context = browser.new_context(
+            java_script_enabled=bool(javascript.args[0]) if javascript else True,
+            viewport={"width": width, "height": 900 if width > 600 else 740},
+            locale=locale.replace("_", "-"),
+        )
     page = context.new_page()
     page.set_default_timeout(WAIT_S * 1000)
     trip = Journey(wp_network, bridge_server, site, page, shots)
@@ -132,4 +165,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "owner_locale(locale): the journey owner's WordPress locale")
     config.addinivalue_line(
         "markers", "javascript(enabled): run the journey's browser with or without JS"
+    )
+    config.addinivalue_line("markers", "viewport(width): the journey's screen width in px")
+    config.addinivalue_line("markers", "large_text: Chromium's default font size at 32 px")
+
+
+def large_text_context(browser: Any, browser_dir: Path, locale: str, width: int) -> Any:
+    """A Chromium context whose default font size is 32 px (200 % text, as an owner may set it
+    in the browser's settings); the caller closes it."""
+    import json
+
+    (browser_dir / "Default").mkdir(parents=True, exist_ok=True)
+    (browser_dir / "Default" / "Preferences").write_text(
+        json.dumps({"webkit": {"webprefs": {"default_font_size": 32}}})
+    )
+    return browser.browser_type.launch_persistent_context(
+        str(browser_dir),
+        executable_path="/usr/bin/chromium",
+        args=CHROMIUM_ARGS,
+        viewport={"width": width, "height": 740},
+        locale=locale.replace("_", "-"),
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ class BridgeServer:
     url: str
     admin_token: str
     log_path: Path
+    secret: str = ""
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         response = requests.request(
@@ -63,6 +67,22 @@ class BridgeServer:
                     return view
             time.sleep(0.1)
         raise AssertionError(f"site {site_id} did not settle on {plan or 'a plan'}: {view}")
+
+    def report_usage(self, site_id: int, usage: dict[str, Any]) -> None:
+        """A signed usage.reported event, as the plugin sends it (e.g. disk the lab cannot fill)."""
+        from bridge.contract import events_webhook, sign_headers
+
+        body = json.dumps({"type": "usage.reported", "data": {"site_id": site_id, "usage": usage}})
+        headers = sign_headers(
+            events_webhook(self.secret), uuid.uuid4().hex, datetime.now(UTC), body
+        )
+        with requests.post(
+            f"{self.url}/webhooks/wordpress",
+            data=body,
+            headers={**headers, "Content-Type": "application/json"},
+            timeout=30,
+        ) as response:
+            assert response.status_code < 300, response.text
 
     def change_plan(self, site_id: int, plan: str) -> None:
         """What an operator or an earlier checkout did: move the site to `plan` now."""
@@ -123,6 +143,22 @@ class Journey:
         path = self.shots_dir / f"{self._count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
+
+    def axe(self, state: str, allowed: dict[str, str]) -> list[str]:
+        """axe-core on the page as it is: no serious or critical violation, and a moderate or
+        minor one only when `allowed` lists its rule with a reason. Returns the rules found."""
+        from axe_playwright_python.sync_playwright import Axe
+
+        results = Axe().run(self.page)
+        found = []
+        for violation in results.response["violations"]:
+            rule, impact = violation["id"], violation.get("impact")
+            targets = [n.get("target") for n in violation.get("nodes", [])][:3]
+            found.append(f"{state}: {rule} ({impact}) {targets}")
+            assert impact not in ("serious", "critical"), f"{state}: {rule} {impact} {targets}"
+            assert rule in allowed, f"{state}: {rule} ({impact}) is not listed: {targets}"
+        self.notes.append(f"axe {state}: {len(found)} violation(s) {found}")
+        return found
 
     def log_in(self) -> None:
         page = self.page

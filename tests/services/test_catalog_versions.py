@@ -12,7 +12,8 @@ import pytest
 from bridge.adapters.storage import make_engine
 from bridge.adapters.storage.catalogs import SqlCatalogReader
 from bridge.api.inputs import parse_selection
-from bridge.domain.catalog import CatalogInvalid, catalog_data
+from bridge.domain.catalog import CatalogInvalid
+from bridge.domain.catalog_data import catalog_data
 from bridge.errors import CatalogChanged, ConcurrentChange
 from bridge.services import catalog as catalogs
 from bridge.services import quotes, sites

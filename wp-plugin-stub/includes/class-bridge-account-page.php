@@ -90,7 +90,19 @@ class Bridge_Account_Page {
 	}
 
 	/**
-	 * A money amount as pushed ("60.00") with its currency.
+	 * Currency symbols per language where CLDR (as the checkout's Babel) gives one; any other
+	 * currency is written with its ISO code, as the checkout does.
+	 */
+	const SYMBOLS = array(
+		'en' => array( 'USD' => '$', 'EUR' => '€', 'GBP' => '£' ),
+		'ms' => array( 'MYR' => 'RM', 'EUR' => '€', 'GBP' => '£' ),
+		'id' => array( 'USD' => 'US$', 'IDR' => 'Rp', 'EUR' => '€', 'GBP' => '£' ),
+		'nb' => array( 'NOK' => 'kr', 'EUR' => '€', 'GBP' => '£' ),
+	);
+
+	/**
+	 * A money amount as pushed ("60.00") in the reader's locale, as the checkout writes it:
+	 * "RM60.00" (ms), "$60.00" (en), "60,00 USD" (nb); the pushed number of decimals is kept.
 	 *
 	 * @param mixed  $amount   Decimal string.
 	 * @param string $currency ISO code.
@@ -99,7 +111,27 @@ class Bridge_Account_Page {
 	private static function money( $amount, $currency ) {
 		$amount   = (string) $amount;
 		$decimals = false === strpos( $amount, '.' ) ? 0 : strlen( $amount ) - strpos( $amount, '.' ) - 1;
-		return trim( number_format_i18n( (float) $amount, $decimals ) . ' ' . $currency );
+		$number   = number_format_i18n( abs( (float) $amount ), $decimals );
+		$sign     = (float) $amount < 0 ? '-' : '';
+		return $sign . self::with_currency( $number, (string) $currency, get_user_locale() );
+	}
+
+	/**
+	 * A formatted number with the currency's symbol or code placed as the locale does.
+	 *
+	 * @param string $number   Formatted number.
+	 * @param string $currency ISO code.
+	 * @param string $locale   WordPress locale, e.g. nb_NO.
+	 * @return string
+	 */
+	public static function with_currency( $number, $currency, $locale ) {
+		$language = strtolower( substr( (string) $locale, 0, 2 ) );
+		$language = in_array( $language, array( 'no', 'nn' ), true ) ? 'nb' : $language;
+		$symbol   = isset( self::SYMBOLS[ $language ][ $currency ] ) ? self::SYMBOLS[ $language ][ $currency ] : $currency;
+		if ( 'nb' === $language ) {
+			return $number . "\u{00A0}" . $symbol;
+		}
+		return $symbol . $number;
 	}
 
 	/**

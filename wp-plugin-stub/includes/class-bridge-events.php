@@ -26,6 +26,8 @@ if ( ! defined( 'ABSPATH' ) ) {
 class Bridge_Events {
 
 	const HOOK          = 'plan_bridge_send_events';
+	// Stored as the delivery error when the bridge URL or secret is missing; shown translated.
+	const NOT_CONFIGURED = 'not configured';
 	const PREFIX        = 'plan_bridge_event_';
 	const STATUS_OPTION  = 'plan_bridge_delivery_status';
 	const DROPPED_OPTION = 'plan_bridge_events_dropped';
@@ -217,7 +219,7 @@ class Bridge_Events {
 				$min = null === $min ? (int) $event['next_at'] : min( $min, (int) $event['next_at'] );
 				continue;
 			}
-			$error = ( '' === $url || null === $key ) ? 'not configured' : self::deliver( $url, $key, $event );
+			$error = ( '' === $url || null === $key ) ? self::NOT_CONFIGURED : self::deliver( $url, $key, $event );
 			if ( '' === $error ) {
 				delete_site_option( self::PREFIX . $event['id'] );
 				self::record( '' );

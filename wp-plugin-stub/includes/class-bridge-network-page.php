@@ -56,6 +56,20 @@ class Bridge_Network_Page {
 	}
 
 	/**
+	 * A stored delivery error in the reader's language: the plugin's own "not configured" is
+	 * translated; an error from the transport or the bridge is shown as it came.
+	 *
+	 * @param string $error Stored error.
+	 * @return string
+	 */
+	private static function delivery_error( $error ) {
+		if ( Bridge_Events::NOT_CONFIGURED === $error ) {
+			return __( 'Not configured: set the bridge URL and secret in wp-config.php.', 'plan-bridge' );
+		}
+		return $error;
+	}
+
+	/**
 	 * A live check of the bridge URL: a short GET, any HTTP answer means reachable.
 	 *
 	 * @return string
@@ -134,7 +148,7 @@ class Bridge_Network_Page {
 		self::row( __( 'Last event delivered', 'plan-bridge' ), isset( $delivery['last_success'] ) ? wp_date( $format, (int) $delivery['last_success'] ) : $never );
 		self::row(
 			__( 'Last delivery error', 'plan-bridge' ),
-			isset( $delivery['last_error'] ) ? wp_date( $format, (int) $delivery['last_error_at'] ) . ': ' . $delivery['last_error'] : $never
+			isset( $delivery['last_error'] ) ? wp_date( $format, (int) $delivery['last_error_at'] ) . ': ' . self::delivery_error( (string) $delivery['last_error'] ) : $never
 		);
 		self::row( __( 'Events waiting to be sent', 'plan-bridge' ), number_format_i18n( Bridge_Events::count_queued() ) );
 		$overflow = Bridge_Events::overflow();

@@ -78,7 +78,12 @@ class Bridge_Post_Limits {
 		$label  = $object ? $object->labels->name : $type;
 		return sprintf(
 			/* translators: 1: a number, 2: a post type's plural name, e.g. "Posts". */
-			__( 'Limit reached: your plan allows %1$s published items of the type "%2$s".', 'plan-bridge' ),
+			_n(
+				'Limit reached: your plan allows %1$s published item of the type "%2$s".',
+				'Limit reached: your plan allows %1$s published items of the type "%2$s".',
+				(int) $limit,
+				'plan-bridge'
+			),
 			number_format_i18n( $limit ),
 			$label
 		);

@@ -52,7 +52,12 @@ class Bridge_User_Limits {
 	public static function message( $limit, $with_url ) {
 		$message = sprintf(
 			/* translators: %s: a number of users. */
-			__( 'Limit reached: your plan allows %s users on this site, so no user can be added.', 'plan-bridge' ),
+			_n(
+				'Limit reached: your plan allows %s user on this site, so no user can be added.',
+				'Limit reached: your plan allows %s users on this site, so no user can be added.',
+				(int) $limit,
+				'plan-bridge'
+			),
 			number_format_i18n( $limit )
 		);
 		if ( $with_url ) {

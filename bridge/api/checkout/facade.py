@@ -12,8 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bridge.api.inputs import parse_selection
-from bridge.services import access, quotes, sites
+from bridge.domain.catalog import parse_billing
+from bridge.domain.invoicing import addon_period_value
+from bridge.domain.money import MoneyError, format_amount, parse_amount, round_minor
+from bridge.domain.proration import limits_of
+from bridge.services import access, operator, quotes, sites
 from bridge.services.context import Context
+
+
+@dataclass(frozen=True)
+class ProductText:
+    """A product's name and description in one language (the catalog's `names`/`descriptions`)."""
+
+    name: str
+    description: str | None = None
 
 
 class CheckoutCore(Protocol):
@@ -36,6 +48,14 @@ class CheckoutCore(Protocol):
     def cancel_scheduled_change(self, site_id: int, actor: Any) -> Any: ...
 
     def use_checkout_token(self, jti: str, exp: int) -> Any: ...
+
+    def preview_quote(self, site_id: int, selection: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+    def cancel_membership(self, site_id: int, actor: Any) -> Mapping[str, Any]: ...
+
+    def product_texts(self, language: str) -> Mapping[str, ProductText]: ...
+
+    def selection_limits(self, plan: str, addons: Mapping[str, int]) -> Mapping[str, Any]: ...
 
 
 class UseCases:
@@ -68,6 +88,22 @@ class UseCases:
     def use_checkout_token(self, jti: str, exp: int) -> Any:
         return access.use_checkout_token(self._ctx, jti, exp)
 
+    def preview_quote(self, site_id: int, selection: Mapping[str, Any]) -> Mapping[str, Any]:
+        return quotes.preview_quote(self._ctx, site_id, parse_selection(selection))
+
+    def cancel_membership(self, site_id: int, actor: Any) -> Mapping[str, Any]:
+        return operator.cancel_membership(self._ctx, site_id, "end_of_term", actor)
+
+    def product_texts(self, language: str) -> Mapping[str, ProductText]:
+        return {
+            pid: ProductText(p.name_in(language), p.description_in(language))
+            for pid, p in self._ctx.catalog.products.items()
+        }
+
+    def selection_limits(self, plan: str, addons: Mapping[str, int]) -> Mapping[str, Any]:
+        """A plan's limits with add-ons, before any override (the domain's merge)."""
+        return limits_of(self._ctx.catalog, plan, dict(addons), None).to_json()
+
 
 Billing = Mapping[str, Any] | str  # {"every": 1, "unit": "month"} or "once"
 
@@ -92,6 +128,9 @@ def billing_from_key(key: str) -> Billing:
 class ScheduledNotice:
     plan_name: str
     effective_at: str
+    cancels: bool = False
+    plan_id: str | None = None
+    addons: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +150,14 @@ class SiteState:
     desired_version: int | None
     applied_version: int | None
     pending_invoice: str | None = None  # number of an unpaid change invoice
+    pending_expires_at: str | None = None
+    status: str = "active"
+    period_end: str | None = None
+    limits: Mapping[str, Any] = field(default_factory=dict)  # plan + add-ons, no site override
+    site_overrides: bool = False
+    push_dead: bool = False
+    cancels: bool = False  # the scheduled change is the end-of-term cancellation
+    scheduled_plan: str | None = None
 
     @property
     def limits_settled(self) -> bool:
@@ -135,6 +182,7 @@ class PlanCard:
     current: bool
     choices: tuple[BillingChoice, ...]
     limits: Mapping[str, Any] = field(default_factory=dict)
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +193,21 @@ class AddonChoice:
     price: str
     billing: Billing
     owned: int
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    description: str | None = None
+
+    def price_for(self, plan_billing: Billing | None, currency: str) -> tuple[str, Billing]:
+        """The price charged per period of the chosen plan (a monthly add-on on a yearly plan
+        costs twelve months), with that period; a one-time service keeps its own price."""
+        if not isinstance(self.billing, Mapping) or not isinstance(plan_billing, Mapping):
+            return self.price, self.billing
+        try:
+            item = parse_billing(dict(self.billing))
+            plan = parse_billing(dict(plan_billing))
+            value = addon_period_value(parse_amount(self.price, currency), item, plan, 1)
+        except (ValueError, MoneyError):
+            return self.price, self.billing
+        return format_amount(round_minor(value), currency), plan_billing
 
 
 @dataclass(frozen=True)
@@ -179,6 +242,13 @@ def read_site(doc: Mapping[str, Any]) -> SiteState:
         scheduled = ScheduledNotice(
             plan_name=_name(scheduled_doc.get("plan")) or "",
             effective_at=str(scheduled_doc["effective_at"]),
+            cancels=bool(scheduled_doc.get("cancels")),
+            plan_id=_plan_id(scheduled_doc.get("plan")),
+            addons={
+                str(a["id"]): int(a.get("quantity", 1))
+                for a in scheduled_doc.get("addons") or []
+                if isinstance(a, Mapping) and a.get("id")
+            },
         )
     addons: dict[str, int] = {}
     raw_addons = membership.get("addons") or {}
@@ -212,7 +282,24 @@ def read_site(doc: Mapping[str, Any]) -> SiteState:
         desired_version=desired,
         applied_version=applied,
         pending_invoice=_pending_number(doc.get("pending_invoice")),
+        pending_expires_at=_pending_expiry(doc.get("pending_invoice")),
+        status=str(membership.get("status") or "active"),
+        period_end=membership.get("period_end"),
+        limits=_mapping(membership.get("limits")),
+        site_overrides=bool(site.get("overrides")),
+        push_dead=bool(limits.get("dead")) if limits else False,
+        cancels=scheduled.cancels if scheduled else False,
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _pending_expiry(invoice: Any) -> str | None:
+    if not isinstance(invoice, Mapping) or invoice.get("status", "open") != "open":
+        return None
+    return str(invoice.get("expires_at") or "") or None
 
 
 def _pending_number(invoice: Any) -> str | None:
@@ -221,8 +308,21 @@ def _pending_number(invoice: Any) -> str | None:
     return str(invoice.get("number") or invoice.get("id") or "") or None
 
 
-def read_offer(doc: Mapping[str, Any], site: SiteState) -> Offer:
-    """The page's view of `Bridge.options(site_id, plan=...)`: plans in order, add-ons."""
+def read_offer(
+    doc: Mapping[str, Any], site: SiteState, texts: Mapping[str, ProductText] | None = None
+) -> Offer:
+    """The page's view of `Bridge.options(site_id, plan=...)`: plans in order, add-ons, with
+    names and descriptions in the reader's language (`texts`) where the catalog has them."""
+    texts = texts or {}
+
+    def name_of(product: Mapping[str, Any]) -> str:
+        found = texts.get(str(product["id"]))
+        return found.name if found else str(product.get("name") or product["id"])
+
+    def description_of(product: Mapping[str, Any]) -> str | None:
+        found = texts.get(str(product["id"]))
+        return found.description if found else None
+
     plans = []
     for plan in doc.get("plans", []):
         current = bool(plan.get("current"))
@@ -240,10 +340,11 @@ def read_offer(doc: Mapping[str, Any], site: SiteState) -> Offer:
         plans.append(
             PlanCard(
                 id=str(plan["id"]),
-                name=str(plan.get("name") or plan["id"]),
+                name=name_of(plan),
                 current=current,
                 choices=tuple(choices),
                 limits=plan.get("limits") or {},
+                description=description_of(plan),
             )
         )
     addons = []
@@ -251,11 +352,13 @@ def read_offer(doc: Mapping[str, Any], site: SiteState) -> Offer:
         addons.append(
             AddonChoice(
                 id=str(addon["id"]),
-                name=str(addon.get("name") or addon["id"]),
+                name=name_of(addon),
                 kind=str(addon.get("kind", "package")),
                 price=str(addon.get("price", "0")),
                 billing=addon.get("billing", "once"),
                 owned=int(addon.get("owned_quantity", addon.get("quantity", 0)) or 0),
+                limits=addon.get("limits") or {},
+                description=description_of(addon),
             )
         )
     return Offer(str(doc.get("currency") or site.currency), tuple(plans), tuple(addons))

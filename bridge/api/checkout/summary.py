@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from bridge.api.checkout import limits_table
 from bridge.api.checkout.facade import Billing
 from bridge.api.checkout.i18n import Habits
+from bridge.api.checkout.limits_table import LimitRow
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,16 @@ class SummaryLine:
     detail: str
     amount: str
     credit: bool
+
+
+@dataclass(frozen=True)
+class Clearing:
+    """An offered package that would clear a blocking reason, at the smallest quantity."""
+
+    addon_id: str
+    quantity: int  # the quantity to hold (what is held now plus what to add)
+    sentence: str
+    button: str
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,12 @@ class OrderSummary:
     warnings: tuple[str, ...]
     committable: bool
     quote_id: str | None
+    balance_after: str | None = None  # what stays on the credit balance after this change
+    ends_today: str | None = None  # "Premium ends today; Free starts now."
+    limits: tuple[LimitRow, ...] = ()
+    limits_when: str | None = None  # when the new limits apply
+    clearings: tuple[Clearing, ...] = ()
+    timing: str | None = None
 
     @property
     def no_change(self) -> bool:
@@ -72,8 +90,11 @@ def _positive(amount: str) -> bool:
     return Decimal(amount) > 0
 
 
-def block_sentence(h: Habits, block: Mapping[str, Any], plan_name: str) -> str:
-    """What is over the new limit and what to do about it, for one blocking reason."""
+def block_sentence(
+    h: Habits, block: Mapping[str, Any], plan_name: str, blocking: bool = True
+) -> str:
+    """What is over the new limit and what to do about it, for one blocking reason; for a
+    warning (`blocking` false: the change goes through) only what is over the limit."""
     limit = str(block.get("limit", ""))
     usage = int(block.get("usage", 0))
     allowed = int(block.get("allowed", 0))
@@ -123,6 +144,10 @@ def block_sentence(h: Habits, block: Mapping[str, Any], plan_name: str) -> str:
     elif limit == "disk_mb":
         has = h.gettext("%(site)s uses %(usage)s MB of disk space;")
         todo = h.gettext("Delete %(extra)s MB of files to downgrade.")
+        allows_mb = h.gettext("%(plan)s allows %(allowed)s MB.")
+        if not blocking:
+            return " ".join((has % values, allows_mb % values))
+        return " ".join((has % values, allows_mb % values, todo % values))
     elif limit == "users":
         has = h.ngettext("%(site)s has %(usage)s user;", "%(site)s has %(usage)s users;", usage)
         todo = h.ngettext(
@@ -153,6 +178,8 @@ def block_sentence(h: Habits, block: Mapping[str, Any], plan_name: str) -> str:
     else:
         return str(block.get("message") or "")
     allows = h.gettext("%(plan)s allows %(allowed)s.")
+    if not blocking:
+        return " ".join((has % values, allows % values))
     return " ".join((has % values, allows % values, todo % values))
 
 
@@ -190,8 +217,10 @@ def order_summary(
     names: Mapping[str, str],
     current_plan: str,
     target_plan: str,
+    today_limits: Mapping[str, Any] | None = None,
 ) -> OrderSummary:
-    """The summary of one quote document for the reader `h`."""
+    """The summary of one quote document for the reader `h`. A blocked change shows only what
+    blocks it and what it would cost: nothing about when it would happen or the next billing."""
     currency = str(quote["currency"])
     kind = str(quote.get("kind"))
     credit = str(quote.get("credit", "0"))
@@ -216,7 +245,33 @@ def order_summary(
         else:
             scheduled = h.gettext("Your plan changes to %(plan)s on %(date)s.") % values
     blocked = tuple(block_sentence(h, b, target_plan) for b in quote.get("blocked") or [])
-    warnings = tuple(block_sentence(h, b, target_plan) for b in quote.get("warnings") or [])
+    warnings = tuple(
+        block_sentence(h, b, target_plan, blocking=False) for b in quote.get("warnings") or []
+    )
+    timing = quote.get("timing")
+    balance_after = str(quote.get("balance_after", "0") or "0")
+    ends_today = None
+    if timing == "immediate" and kind in ("upgrade", "downgrade", "crossgrade"):
+        ends_today = h.gettext("%(current)s ends today and %(target)s starts today.") % {
+            "current": current_plan,
+            "target": target_plan,
+        }
+    limits_rows: tuple[LimitRow, ...] = ()
+    limits_when = None
+    if kind != "no_change":
+        chosen = quote.get("limits")
+        if isinstance(sched, Mapping) and isinstance(sched.get("limits"), Mapping):
+            chosen = sched["limits"]
+            limits_when = h.gettext("Your limits from %(date)s") % {
+                "date": h.date(sched.get("effective_at"))
+            }
+        else:
+            limits_when = h.gettext("Your limits from today")
+        if isinstance(chosen, Mapping):
+            limits_rows = limits_table.rows(h, chosen, today_limits)
+    if blocked:
+        scheduled = next_date = next_amount = None
+        ends_today = None
     return OrderSummary(
         kind=kind,
         lines=tuple(
@@ -235,4 +290,9 @@ def order_summary(
         warnings=warnings,
         committable=kind != "no_change" and not blocked,
         quote_id=str(quote["id"]) if quote.get("id") else None,
+        balance_after=h.money(balance_after, currency) if _positive(balance_after) else None,
+        ends_today=ends_today,
+        limits=limits_rows,
+        limits_when=limits_when,
+        timing=str(timing) if timing else None,
     )

@@ -21,7 +21,8 @@ from bridge.api.console.pages import (
     signed_in,
 )
 from bridge.api.console.picture import path_sentence, render
-from bridge.domain.catalog import Catalog, CatalogInvalid, CatalogProblem, catalog_data
+from bridge.domain.catalog import Catalog, CatalogInvalid, CatalogProblem
+from bridge.domain.catalog_data import catalog_data
 from bridge.domain.money import format_amount
 from bridge.domain.paths import upgrade_paths
 from bridge.errors import ConcurrentChange

@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.domain.catalog import Product, product_data
+from bridge.domain.catalog import Product
+from bridge.domain.catalog_data import product_data
 from bridge.domain.errors import CatalogProblem
 from bridge.domain.limits import SCALAR_LIMITS
 

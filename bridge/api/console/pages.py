@@ -21,7 +21,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from bridge.api.console.session import COOKIE_NAME, ConsoleCodec, ConsoleSession, csrf_matches
 from bridge.api.state import state
 from bridge.contract import read_operator_token
-from bridge.domain.catalog import CatalogInvalid, catalog_data
+from bridge.domain.catalog import CatalogInvalid
+from bridge.domain.catalog_data import catalog_data
 from bridge.domain.catalog_edits import Impact
 from bridge.errors import ConcurrentChange, InvalidToken, NotFound
 from bridge.services import catalog as catalogs

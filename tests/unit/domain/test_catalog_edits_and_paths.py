@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.domain.catalog import Catalog, Policy, catalog_data, parse_catalog
+from bridge.domain.catalog import Catalog, Policy, parse_catalog
+from bridge.domain.catalog_data import catalog_data
 from bridge.domain.catalog_edits import Holder, catalog_diff, edit_impact, edit_problems
 from bridge.domain.membership import Site, Usage
 from bridge.domain.paths import upgrade_paths

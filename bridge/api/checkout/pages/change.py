@@ -29,8 +29,14 @@ def change(site_id: int) -> Page:
         return refused
     h, site = load(site_id, session)
     choice = current_choice(site)
-    offer = offer_for(site_id, site, choice)
-    return render_change_page(h, session, site, offer, choice)
+    offer = offer_for(site_id, site, choice, h)
+    notice = None
+    if request.args.get("outdated"):
+        notice = h.gettext(
+            "That page was from an earlier checkout, so nothing was changed. "
+            "Here is the page as it is now."
+        )
+    return render_change_page(h, session, site, offer, choice, notice)
 
 
 @blueprint.post("/sites/<int:site_id>")
@@ -39,7 +45,7 @@ def change_submit(site_id: int) -> Page:
     if session is None:
         return refused
     h, site = load(site_id, session)
-    choice, offer = posted_choice_and_offer(site_id, site)
+    choice, offer = posted_choice_and_offer(site_id, site, h)
     notice = None
     if request.form.get("do") == "confirm":
         quote_id = codec().unbind_quote(session, request.form.get("quote", ""))
@@ -56,11 +62,17 @@ def summary_fragment(site_id: int) -> Page:
     if session is None:
         return refused
     h, site = load(site_id, session)
-    choice, offer = posted_choice_and_offer(site_id, site)
+    choice, offer = posted_choice_and_offer(site_id, site, h)
     summary, refusal = quote_summary(h, session, site, offer, choice)
     context = page_context(h, session, site, offer, choice, summary, refusal)
     return jsonify(
         summary=render_template("checkout/_summary.html", **context),
         addons=render_template("checkout/_addons.html", **context),
         addons_for=choice.plan,
+        title=f"{context['title']} · {site.name}",
+        invalid={
+            f"addon-{pid}": h.gettext("Enter a whole number from 0 to 999.")
+            for pid in choice.invalid
+        },
+        ends_at=context["ends_at"],
     )

@@ -4,13 +4,12 @@ the owner's locale habits, the problem page, and the way back to WordPress."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Response, g, render_template, request, url_for
+from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -37,7 +36,6 @@ blueprint = Blueprint(
 )
 
 RESULTS = ("applied", "pending", "scheduled", "cancelled", "unchanged")
-APPLY_WAIT_S = 8.0  # how long "Applying your new limits…" waits for the site before going back
 
 Page = Any  # what a view returns: HTML, (HTML, status), or a redirect Response
 Problem = tuple[str, int]
@@ -61,6 +59,20 @@ def secrets() -> tuple[str, ...]:
     """The secrets a checkout token may be signed with (current, then previous in a rotation)."""
     found = tuple(setting("webhook_secrets") or ()) or (secret(),)
     return found
+
+
+def gateway() -> str:
+    """How invoices get paid: "test" (paid at once) or "manual" (bank transfer, operator)."""
+    return str(setting("gateway") or "test")
+
+
+def network_admin_url() -> str:
+    """The network's own wp-admin: the way back from a page that has no trusted return URL."""
+    wordpress = setting("wordpress")
+    base = str(getattr(wordpress, "url", "") or "")
+    if not base:
+        return ""
+    return base if base.endswith("wp-admin/") else base.rstrip("/") + "/wp-admin/"
 
 
 def codec() -> SessionCodec:
@@ -97,11 +109,20 @@ def end_session(response: BaseResponse) -> BaseResponse:
 def load_session() -> None:
     """Before each checkout page: who is checking out (never read outside the checkout)."""
     g.checkout_session = None
+    g.checkout_ended = None
+    g.checkout_ends_at = None
     if COOKIE_NAME not in request.cookies:
         return
-    session = codec().loads(request.cookies.get(COOKIE_NAME))
-    if session is not None:
+    value = request.cookies.get(COOKIE_NAME)
+    found = codec().read(value)
+    if found is None:
+        return
+    session, ended = found
+    if ended:
+        g.checkout_ended = session
+    else:
         g.checkout_session = session
+        g.checkout_ends_at = codec().ends_at(value)
 
 
 @blueprint.after_request
@@ -125,8 +146,16 @@ def habits(session: CheckoutSession | None = None, timezone: str | None = None) 
 
 
 def problem(
-    status: int, title: str, what_to_do: str, h: Habits, return_url: str | None = None
+    status: int,
+    title: str,
+    what_to_do: str,
+    h: Habits,
+    return_url: str | None = None,
+    site_name: str | None = None,
 ) -> Problem:
+    """A problem page; its way back is `return_url` (a live session's Account page), else the
+    network's own wp-admin, never a URL from a token the bridge refused."""
+    back = return_url or network_admin_url()
     return (
         render_template(
             "checkout/problem.html",
@@ -134,7 +163,11 @@ def problem(
             _=h.gettext,
             title=title,
             what_to_do=what_to_do,
-            return_url=return_url,
+            back_url=back,
+            back_label=h.gettext("Back to Account")
+            if return_url
+            else h.gettext("Back to WordPress"),
+            site_name=site_name,
         ),
         status,
     )
@@ -204,14 +237,40 @@ def start_again(h: Habits) -> str:
     return h.gettext("Go back to your site's Account page in WordPress and click Change again.")
 
 
-def no_session(h: Habits) -> Problem:
-    return problem(401, h.gettext("Your checkout session has ended."), start_again(h), h)
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def no_session(h: Habits) -> Page:
+    """The session has ended (or there is none): say so, with the way back to WordPress."""
+    ended: CheckoutSession | None = g.get("checkout_ended")
+    # An ended session's return URL was checked against the site when its token was accepted.
+    back = ended.return_url if ended is not None else None
+    h = habits(ended) if ended is not None else h
+    title = h.gettext("Your checkout session has ended.")
+    what = h.gettext(
+        "For your security a checkout lasts 30 minutes. Nothing was changed. Go back to your "
+        "Account page and click Change to start again."
+    )
+    page = problem(401, title, what, h, back)
+    if wants_json():
+        return jsonify(
+            ended=render_template(
+                "checkout/_ended.html",
+                _=h.gettext,
+                title=title,
+                what_to_do=what,
+                back_url=back or network_admin_url(),
+                back_label=h.gettext("Back to Account") if back else h.gettext("Back to WordPress"),
+            )
+        ), 401
+    return page
 
 
 # -- the session of one site ----------------------------------------------------------------
 
 
-def session_for(site_id: int) -> tuple[CheckoutSession | None, Problem | None]:
+def session_for(site_id: int) -> tuple[CheckoutSession | None, Page | None]:
     """The session for this site's pages, or the problem page (no session, other site, CSRF)."""
     session: CheckoutSession | None = g.get("checkout_session")
     if session is None:
@@ -226,14 +285,11 @@ def session_for(site_id: int) -> tuple[CheckoutSession | None, Problem | None]:
             session.return_url,
         )
     if request.method == "POST" and not csrf_matches(session, request.form.get("csrf")):
-        h = habits(session)
-        return None, problem(
-            400,
-            h.gettext("This form has expired."),
-            h.gettext("Reload the page and try again."),
-            h,
-            session.return_url,
-        )
+        # A page from an earlier session: show the page again (a GET, so that reloading it
+        # re-posts nothing) and say that nothing was changed.
+        if wants_json():
+            return None, (jsonify(outdated=True), 400)
+        return None, redirect(url_for("checkout.change", site_id=site_id, outdated=1), 303)
     return session, None
 
 
@@ -254,17 +310,35 @@ def with_result(return_url: str, result: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def finish_url(site_id: int, result: str) -> str:
-    return url_for(
-        "checkout.finish", site_id=site_id, result=result, until=int(time.time() + APPLY_WAIT_S)
-    )
+def done_url(site_id: int, result: str, invoice: str = "") -> str:
+    """The confirmation page of a change that was made (or scheduled, or cancelled)."""
+    if invoice:
+        return url_for("checkout.done", site_id=site_id, result=result, invoice=invoice)
+    return url_for("checkout.done", site_id=site_id, result=result)
 
 
-def scheduled_sentence(h: Habits, site: SiteState) -> str | None:
+def ends_at() -> int | None:
+    """When this request's session ends (Unix time), for the page's script."""
+    value = g.get("checkout_ends_at")
+    return int(value) if value is not None else None
+
+
+def scheduled_sentence(h: Habits, site: SiteState, plan_name: str | None = None) -> str | None:
     """The sentence "Your plan changes to X on D." when a change is scheduled, else None."""
     if site.scheduled is None:
         return None
-    return h.gettext("Your plan changes to %(plan)s on %(date)s.") % {
-        "plan": site.scheduled.plan_name,
+    values = {
+        "plan": plan_name or site.scheduled.plan_name,
         "date": h.date(site.scheduled.effective_at),
     }
+    if site.scheduled.cancels:
+        return (
+            h.gettext("Your membership ends on %(date)s; then your site moves to %(plan)s.")
+            % values
+        )
+    return h.gettext("Your plan changes to %(plan)s on %(date)s.") % values
+
+
+def product_names(h: Habits) -> dict[str, str]:
+    """Every product's name in the reader's language (the catalog's `names`, else `name`)."""
+    return {pid: text.name for pid, text in core().product_texts(h.language).items()}

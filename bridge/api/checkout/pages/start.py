@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 
 from bridge.api.checkout.facade import SiteState, read_site
 from bridge.api.checkout.i18n import habits_for, negotiate, supported_locale
@@ -84,9 +84,15 @@ def start() -> Page:
         fresh = False
     if fresh is False:
         return problem(
-            409, h.gettext("This checkout link has been used already."), start_again(h), h
+            409,
+            h.gettext("This checkout link has been used already."),
+            start_again(h),
+            h,
+            site_name=site.name,
         )
-    session = CheckoutSession.begin(site.site_id, int(payload["user_id"]), locale, return_url)
+    session = CheckoutSession.begin(
+        site.site_id, int(payload["user_id"]), locale, return_url, g.get("checkout_session")
+    )
     if payload.get("intent") == "cancel_scheduled":
         target = url_for("checkout.scheduled", site_id=site.site_id)
     else:
