@@ -67,8 +67,11 @@ def save_membership(
     """Write `after` over `before` (optimistic lock) and bump every site's limits document;
     `after` as stored (its new version)."""
     version = uow.memberships.save(membership_id, before.version, after, ctx.now())
-    bump_membership_sites(ctx, uow, membership_id)
-    return replace(after, version=version)
+    stored = replace(after, version=version)
+    # `after` is what was written, so its documents need no second read of the membership.
+    for site in uow.sites.live_of(membership_id):
+        bump_site(ctx, uow, site, stored)
+    return stored
 
 
 def limits_document(ctx: Context, site_id: int) -> tuple[str, int, dict[str, object]]:

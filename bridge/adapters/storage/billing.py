@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -45,6 +46,7 @@ def _line(row: RowMapping) -> QuoteLine:
 class SqlInvoices:
     def __init__(self, session: Session) -> None:
         self._s = session
+        self._known: dict[str, Invoice] = {}  # invoices this transaction added
 
     def _invoices(self, rows: list[RowMapping]) -> list[Invoice]:
         ids = [r["id"] for r in rows]
@@ -96,10 +98,11 @@ class SqlInvoices:
     def add(self, new: NewInvoice) -> Invoice:
         invoice_id = str(uuid.uuid4())
         t = new.totals
+        number = self._next_number()
         self._s.execute(
             insert(INVOICES).values(
                 id=invoice_id,
-                number=self._next_number(),
+                number=number,
                 membership_id=new.membership_id,
                 site_id=new.site_id,
                 kind=new.kind,
@@ -135,7 +138,29 @@ class SqlInvoices:
                     for position, line in enumerate(new.lines)
                 ],
             )
-        return self._must(invoice_id)
+        # What was just written, without reading it back (a commit's hot path).
+        invoice = Invoice(
+            id=invoice_id,
+            number=number,
+            membership_id=new.membership_id,
+            site_id=new.site_id,
+            kind=new.kind,
+            status="open",
+            currency=new.currency,
+            total_minor=sum(line.amount_minor for line in new.lines),
+            credit_minor=t.credit_minor,
+            balance_applied_minor=t.balance_applied_minor,
+            amount_due_minor=t.due_now_minor,
+            balance_after_minor=t.balance_after_minor,
+            lines=tuple(new.lines),
+            created_at=new.created_at,
+            quote_id=new.quote_id,
+            renewal_key=new.renewal_key,
+            apply=None if new.apply is None else dict(new.apply),
+            expires_at=new.expires_at,
+        )
+        self._known[invoice_id] = invoice
+        return invoice
 
     def _must(self, invoice_id: str) -> Invoice:
         invoice = self.get(invoice_id)
@@ -159,6 +184,7 @@ class SqlInvoices:
         return self._invoices(list(self._s.execute(stmt.order_by(INVOICES.c.number)).mappings()))
 
     def _set(self, invoice_id: str, **values: Any) -> None:
+        self._known.pop(invoice_id, None)  # changed: read it from the database from now on
         self._s.execute(update(INVOICES).where(INVOICES.c.id == invoice_id).values(**values))
 
     def close(self, invoice_id: str, status: str, reason: str) -> None:
@@ -174,6 +200,7 @@ class SqlInvoices:
         )
         if kind is not None:
             stmt = stmt.where(INVOICES.c.kind == kind)
+        self._known.clear()
         return int(self._s.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
     def mark_paid(
@@ -182,11 +209,23 @@ class SqlInvoices:
         values: dict[str, Any] = {"status": "paid", "paid_at": at, "reference": reference}
         if note is not None:
             values["closed_reason"] = note[:200]
+        known = self._known.get(invoice_id)
         self._set(invoice_id, **values)
+        if known is not None:  # added in this transaction: no need to read it back
+            paid = replace(
+                known,
+                status="paid",
+                paid_at=at,
+                reference=reference,
+                closed_reason=values.get("closed_reason", known.closed_reason),
+            )
+            self._known[invoice_id] = paid
+            return paid
         return self._must(invoice_id)
 
     def expire_due(self, at: datetime) -> int:
         """Unpaid change invoices past their expiry become `expired` (one set-based UPDATE)."""
+        self._known.clear()
         result = self._s.execute(
             update(INVOICES)
             .where(
