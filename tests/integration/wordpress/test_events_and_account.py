@@ -153,7 +153,7 @@ def test_account_page_shows_the_membership_and_change_opens_a_signed_checkout(
         for expected in (
             "Your Membership",
             "Premium",
-            "60.00 USD per month",
+            "$60.00 per month",  # money as the checkout writes it
             "Active",
             "Extra disk",
             "Free",

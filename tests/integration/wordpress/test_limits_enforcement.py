@@ -42,7 +42,7 @@ def test_lowering_posts_limit_blocks_next_publish_with_message(plugin: Any) -> N
     assert refused.status_code == 403
     body = refused.json()
     assert body["code"] == "bridge_limit_reached"
-    assert "Limit reached: your plan allows 1 published items" in body["message"]
+    assert "Limit reached: your plan allows 1 published item of" in body["message"]
     assert plugin.site.url + ACCOUNT_PAGE in body["message"]
     # Pages are not limited, and nothing published before was taken down.
     assert plugin.publish("A page", "pages").status_code == 201
@@ -118,7 +118,7 @@ def test_a_user_beyond_the_limit_is_refused(plugin: Any, wp_network: Any) -> Non
         refused.close()
         assert refused.status_code == 403, refused.text
         assert refused.json()["code"] == "bridge_limit_reached"
-        assert "your plan allows 1 users" in refused.json()["message"]
+        assert "your plan allows 1 user on" in refused.json()["message"]
         via_core = wp_network.eval_php(
             "$u = wpmu_create_user( $args['login'], 'pw-' . $args['login'], $args['login'] . '@example.test' );"
             " $r = add_user_to_blog( get_current_blog_id(), $u, 'author' );"
