@@ -31,7 +31,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.wordpress]
 ROOT = Path(__file__).resolve().parents[2]
 BRIDGE_CATALOG = ROOT / "examples" / "catalog-console-journey.yaml"
 HIGH_END = {"free": ("High End", 1), "premium": ("High End", 2)}
-README_SHOTS = {"products": "console-products.png", "groups-saved": "console-plan-groups.png"}
+README_SHOTS = {
+    "products-grouped": "console-products.png",
+    "groups-saved": "console-plan-groups.png",
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,26 +70,30 @@ def operator(
 
 
 @pytest.fixture(scope="module")
-def owner_page(browser: Any) -> Iterator[Any]:
+def owners(browser: Any) -> Iterator[Any]:
+    """One browser context for every owner of the module (cookies cleared between owners)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_S * 1000)
     try:
-        yield page
+        yield context
     finally:
         context.close()
 
 
 @pytest.fixture
 def owner(
-    wp_network: WordPressNetwork, bridge_server: BridgeServer, owner_page: Any, shots: Shots
+    wp_network: WordPressNetwork, bridge_server: BridgeServer, owners: Any, shots: Shots
 ) -> Any:
-    """Make a new Free site and its owner, logged into wp-admin on the shared owner page."""
+    """Make a new Free site and its owner, logged into wp-admin in the owners' context (a new
+    tab: nothing of the previous owner's pages, their cookies gone)."""
 
     def make(hint: str) -> Journey:
-        owner_page.context.clear_cookies()
+        for old in owners.pages:
+            old.close()
+        owners.clear_cookies()
+        page = owners.new_page()
+        page.set_default_timeout(WAIT_S * 1000)
         site = new_site(wp_network, bridge_server, hint, "en_US")
-        trip = Journey(wp_network, bridge_server, site, owner_page, shots.folder)
+        trip = Journey(wp_network, bridge_server, site, page, shots.folder)
         trip.log_in()
         return trip
 
@@ -162,6 +169,10 @@ def test_operator_groups_free_and_premium_and_the_picture_offers_premium_not_bas
     assert any(t.startswith("High End") for t in panels)
     assert any(t.startswith("Plans in no group") for t in panels)
     shots(page, "groups-saved")
+    operator.goto("/products")
+    assert "High End" in text(page, "main tr:has-text('Premium')")
+    assert "High End" not in text(page, "main tr:has-text('Basic')")
+    shots(page, "products-grouped")
 
 
 def test_a_free_owner_is_offered_premium_and_never_basic(
@@ -327,7 +338,7 @@ def axe_findings(page: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 def test_every_console_page_passes_axe(
-    operator: OperatorConsole, owner_page: Any, shots: Shots
+    operator: OperatorConsole, owners: Any, shots: Shots
 ) -> None:
     page = operator.page
     problems: list[str] = []
@@ -373,7 +384,9 @@ def test_every_console_page_passes_axe(
     with page.expect_navigation():
         page.click("form[action$='/catalog/import-config'] button")
     check("import-config-impact")
-    owner_page.context.clear_cookies()
-    owner_page.goto(f"{operator.bridge_url}/admin/")
-    check("sign-in-first", owner_page)
+    owners.clear_cookies()
+    stranger = owners.new_page()
+    stranger.goto(f"{operator.bridge_url}/admin/")
+    assert stranger.locator("h1").inner_text() == "Sign in first"
+    check("sign-in-first", stranger)
     assert not problems, "\n".join(problems)
