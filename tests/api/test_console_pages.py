@@ -186,8 +186,10 @@ def test_a_viewer_reads_every_page_and_cannot_post(console_app: Flask) -> None:
         ({"trial_days": "-3"}, "trial_days", "≥ 0"),
         ({"variations": "yearly 290"}, "variations", "1 year 290.00"),
         ({"variations": "1 week 10.00"}, "addons", "ratio"),
-        ({"limit_disk_mb": "lots"}, "limits", "disk_mb"),
-        ({"posts": "post10"}, "limits", "post=10"),
+        ({"limit_disk_mb": "lots"}, "limit_disk_mb", "disk_mb"),
+        ({"limit_users": "-1"}, "limit_users", "users"),
+        ({"posts": "post10"}, "posts", "post=10"),
+        ({"posts": "post=many"}, "posts", "posts.post"),
         ({"name": ""}, "name", "non-empty"),
     ],
 )
@@ -197,9 +199,15 @@ def test_product_form_errors_show_next_to_their_field(
     client = signed_in(console_app)
     answer = client.post("/admin/products/premium", data=product_form(client, "premium", **changes))
     assert answer.status_code == 400
-    errors = errors_of(answer.get_data(as_text=True))
+    html = answer.get_data(as_text=True)
+    errors = errors_of(html)
     assert field in errors and says in errors[field], errors
     assert current(console_app).version == 1
+    # The input itself is marked invalid and described by its error (for screen readers).
+    inputs = re.findall(r"<(?:input|select|textarea|fieldset)\b[^>]*>", html)
+    described = [tag for tag in inputs if f'aria-describedby="err-{field}' in tag]
+    assert described, f"no control is described by err-{field}"
+    assert all('aria-invalid="true"' in tag or tag.startswith("<fieldset") for tag in described)
 
 
 def test_retiring_the_default_plan_is_refused_next_to_on_sale(console_app: Flask) -> None:
@@ -309,11 +317,31 @@ def test_regrouping_previews_the_picture_before_saving(console_app: Flask) -> No
     assert current(console_app).catalog.products["basic"].group == "High End"
 
 
+def test_with_no_move_left_the_page_says_so_instead_of_an_empty_table(
+    console_app: Flask,
+) -> None:
+    client = signed_in(console_app)
+    ctx = runtime_of(console_app).ctx
+    data = catalogs.export_catalog(ctx, None)
+    for pid in ("basic", "premium"):
+        data["products"][pid]["active"] = False
+    data["products"]["free"].pop("variations")  # Free monthly only: not even a crossgrade
+    catalogs.import_catalog(ctx, data, SYSTEM, "test", "only Free is sold")
+    html = client.get("/admin/groups").get_data(as_text=True)
+    assert 'id="no-moves"' in html
+    assert "Every move the picture shows" not in html
+
+
 def test_a_group_order_must_be_a_whole_number(console_app: Flask) -> None:
     client = signed_in(console_app)
     answer = client.post("/admin/groups", data=group_form(client, **{"order-free": "first"}))
     assert answer.status_code == 400
-    assert "whole number" in errors_of(answer.get_data(as_text=True))["order-free"]
+    html = answer.get_data(as_text=True)
+    assert "whole number" in errors_of(html)["order-free"]
+    order_input = re.search(r'<input[^>]*id="order-free"[^>]*>', html)
+    assert order_input is not None
+    assert 'aria-invalid="true"' in order_input.group(0)
+    assert 'aria-describedby="err-order-free"' in order_input.group(0)
 
 
 def test_a_differing_config_catalog_is_offered_for_import(console_app: Flask) -> None:

@@ -5,6 +5,10 @@ Fixtures:
   SQLite database and queue, the session's secret, BRIDGE_PUBLIC_URL and the network's URL; it
   stops when the journeys module is done, so later tests can use the port (a
   directory without __init__.py has no package scope: it would live for the whole session).
+  It runs this checkout's code (`python -m bridge`, PYTHONPATH set to it), never whatever
+  the `bridge` script of the virtualenv points to. A module that sets `BRIDGE_CATALOG` (a YAML
+  file with a `catalog:` section) serves that catalog instead of config.yaml's; every other
+  setting stays config.yaml's.
 - `browser` (module): Chromium launched by Playwright from /usr/bin/chromium.
 - `journey` (function): a fresh subsite whose owner's membership the bridge knows, a browser
   page, and `shot(name)` saving screenshots to <artifacts>/e2e/<test name>/NN-name.png.
@@ -22,6 +26,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from tests.e2e.journey import WAIT_S, BridgeServer, Journey, new_site
 from tests.support.processes import start_server, stop_server, wait_until_listening
@@ -40,8 +45,20 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _config_with_catalog(catalog_file: Path | None, folder: Path) -> Path:
+    """config.yaml, or a copy of it in `folder` whose `catalog:` is `catalog_file`'s."""
+    if catalog_file is None:
+        return ROOT / "config.yaml"
+    settings = yaml.safe_load((ROOT / "config.yaml").read_text())
+    settings["catalog"] = yaml.safe_load(catalog_file.read_text())["catalog"]
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+    return path
+
+
 @pytest.fixture(scope="module")
 def bridge_server(
+    request: pytest.FixtureRequest,
     wp_network: WordPressNetwork,
     bridge_port: int,
     bridge_url: str,
@@ -50,12 +67,20 @@ def bridge_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BridgeServer]:
     state = tmp_path_factory.mktemp("bridge-state")
-    config = state / "config.yaml"
-    config.write_text(_config_with_names())
-    log_path = artifacts_dir / "e2e" / "bridge.log"
+    log_path = artifacts_dir / "e2e" / f"bridge-{request.module.__name__.rsplit('.', 1)[-1]}.log"
     admin_token = secrets.token_urlsafe(24)
+    catalog_file = getattr(request.module, "BRIDGE_CATALOG", None)
+    if catalog_file is None:
+        # The demo catalog with names in the owners' languages (the owner journeys).
+        config = state / "config.yaml"
+        config.write_text(_config_with_names())
+    else:
+        config = _config_with_catalog(catalog_file, state)
     env = {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        ),
         "BRIDGE_CONFIG": str(config),
         "BRIDGE_WEBHOOK_SECRET": bridge_secret,
         "BRIDGE_ADMIN_TOKEN": admin_token,
@@ -66,7 +91,7 @@ def bridge_server(
         "BRIDGE_WORDPRESS_URL": wp_network.url,
         "BRIDGE_GATEWAY": "test",
     }
-    command = [str(Path(sys.executable).with_name("bridge")), "serve"]
+    command = [sys.executable, "-m", "bridge", "serve"]
     proc = start_server(
         [*command, "--host", "127.0.0.1", "--port", str(bridge_port)],
         log_path=log_path,

@@ -142,6 +142,13 @@ def product_from_form(
 
 
 def field_of(problem: CatalogProblem) -> str:
-    """The form field a domain problem belongs next to."""
+    """The form field a domain problem belongs next to: a limit's problem (its message starts
+    with the limit's name) goes next to that limit's own input."""
     name = problem.field.split(".")[0].split("[")[0]
+    if name == "limits":
+        head = re.split(r"[\s.:]", problem.message.strip(), maxsplit=1)[0]
+        if head in SCALAR_LIMITS:
+            return f"limit_{head}"
+        if head == "posts":
+            return "posts"
     return name if name in FIELDS else "(product)"
