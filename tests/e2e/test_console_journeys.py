@@ -218,7 +218,7 @@ def test_a_price_rise_keeps_members_price_and_new_upgrades_pay_the_new_one(
     assert text(journey.page, "#due-now") == f"${new}"
     assert text(journey.page, "#next-billing-amount") == f"${new}"
     journey.page.click("#confirm")
-    journey.page.wait_for_url(re.compile(r".*plan_bridge_result=applied"))
+    journey.page.wait_for_url(re.compile(r".*/checkout/sites/\d+/done.*"))  # the confirmation
     upgraded = bridge_server.api("GET", f"/sites/{journey.site.blog_id}")["membership"]
     assert (upgraded["plan"]["id"], upgraded["price"]) == ("premium", new)
 
@@ -245,7 +245,7 @@ def test_a_commit_on_the_old_catalog_version_is_re_quoted(
     assert text(journey.page, "#due-now") == f"${new}"
     shots(journey.page, "owner-re-quoted")
     journey.page.click("#confirm")
-    journey.page.wait_for_url(re.compile(r".*plan_bridge_result=applied"))
+    journey.page.wait_for_url(re.compile(r".*/checkout/sites/\d+/done.*"))  # the confirmation
     membership = bridge_server.api("GET", f"/sites/{journey.site.blog_id}")["membership"]
     assert (membership["plan"]["id"], membership["price"]) == ("premium", new)
 
