@@ -49,6 +49,7 @@ pytest: venv deps
 test: deps venv lint typecheck php-lint phpunit pytest
 
 bench: venv
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python bench/quote.py
 	$(BIN)/python bench/commit.py
 	$(BIN)/python bench/push.py
