@@ -68,7 +68,7 @@ def bootstrap(
         redis_url=settings.queue.redis_url or None,
     )
     queue = HueyLimitsQueue(huey)
-    ctx = Context(settings, unit_of_work_factory(sessions, queue), clock, queue)
+    ctx = Context(settings, unit_of_work_factory(engine, queue), clock, queue)
     if pusher is None:
         pusher = make_pusher(
             settings.wordpress.transport, settings.webhook_secret, settings.wordpress.timeout_s

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from bridge.adapters.storage.models import (
     AuditEntry,
@@ -43,7 +42,7 @@ def _line(row: RowMapping) -> QuoteLine:
 
 
 class SqlInvoices:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def _invoices(self, rows: list[RowMapping]) -> list[Invoice]:
@@ -174,7 +173,7 @@ class SqlInvoices:
         )
         if kind is not None:
             stmt = stmt.where(INVOICES.c.kind == kind)
-        return int(self._s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+        return int(self._s.execute(stmt).rowcount)
 
     def mark_paid(
         self, invoice_id: str, at: datetime, reference: str | None, note: str | None = None
@@ -196,7 +195,7 @@ class SqlInvoices:
             )
             .values(status="expired", closed_reason="not paid in time")
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
     def of_membership(self, membership_id: int) -> list[Invoice]:
         stmt = (
@@ -228,7 +227,7 @@ def _ledger(row: RowMapping) -> LedgerRecord:
 
 
 class SqlLedger:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def add(
@@ -268,7 +267,7 @@ class SqlLedger:
 
 
 class SqlAudit:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def add(
