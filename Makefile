@@ -53,6 +53,7 @@ bench: venv
 	$(BIN)/python bench/quote.py
 	$(BIN)/python bench/commit.py
 	$(BIN)/python bench/push.py
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

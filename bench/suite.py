@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# In-process helpers (signing, seeding) use this checkout's bridge, never an installed one.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import fanout
 import ingest
 import lab
 import scale
@@ -126,8 +129,43 @@ def run_tree(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     results["ingest"] = ingest.measure(tree, args.ingest_seconds, 2, 8)
     sizes = [(b, int(n)) for b, n in (x.split(":") for x in args.sizes.split(","))]
-    results["scale"] = scale.measure(sizes, args.quotes, tree)
-    results["fanout"] = fanout.measure(args.sites, 8, 5.0, 8, tree, args.fanout_timeout)
+    # In a child: the bridge imported in-process must be this tree's, not the installed one.
+    child = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("scale.py")),
+            "--tree",
+            str(tree),
+            "--json",
+            "--sizes",
+            ",".join(f"{b}:{n}" for b, n in sizes),
+            "--quotes",
+            str(args.quotes),
+        ],
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    results["scale"] = json.loads(child.stdout.strip().splitlines()[-1])
+    child = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("fanout.py")),
+            "--tree",
+            str(tree),
+            "--json",
+            "--sites",
+            str(args.sites),
+            "--timeout",
+            str(args.fanout_timeout),
+        ],
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    results["fanout"] = json.loads(child.stdout.strip().splitlines()[-1])
     wp_args = argparse.Namespace(
         rounds=args.wp_rounds,
         live_rounds=args.live_rounds,
