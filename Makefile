@@ -49,9 +49,11 @@ pytest: venv deps
 test: deps venv lint typecheck php-lint phpunit pytest
 
 bench: venv
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python bench/quote.py
 	$(BIN)/python bench/commit.py
 	$(BIN)/python bench/push.py
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

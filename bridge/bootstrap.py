@@ -73,7 +73,7 @@ def bootstrap(
         redis_url=settings.queue.redis_url or None,
     )
     queue = HueyLimitsQueue(huey)
-    uow = unit_of_work_factory(sessions, queue)
+    uow = unit_of_work_factory(engine, queue)
     reader = make_engine(settings.database_url, reader=True)
     source = CatalogSource(SqlCatalogReader(reader), settings.catalog)
     ctx = Context(settings, uow, clock, queue, source)

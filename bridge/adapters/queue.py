@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, RedisHuey
+from huey.storage import SqliteStorage
 
 from bridge.errors import QueueNotBound
 
@@ -25,6 +27,38 @@ _FAR_FUTURE = datetime.datetime(9999, 1, 1)
 
 # One name for every process of a deployment: workers and servers share the queue through it.
 QUEUE_NAME = "plan-bridge"
+
+
+# How long an idle worker waits for work before it looks at the queue again on its own (a task
+# queued by another process, which cannot wake it, waits at most this long).
+WAKE_TIMEOUT_S = 1.0
+
+
+class WakingSqliteStorage(SqliteStorage):  # type: ignore[misc]
+    """Huey's SQLite storage, made blocking: an idle worker waits on an event that every enqueue
+    of this process sets, so a push queued by a commit starts at once instead of after Huey's
+    polling pause (0.1 s growing to the consumer's max delay). Huey's worker does not sleep after
+    an empty dequeue from a blocking storage; this dequeue does the waiting (as Redis's BRPOP
+    does for RedisHuey), for at most WAKE_TIMEOUT_S."""
+
+    blocking = True
+
+    def __init__(self, name: str = "huey", **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self._work = threading.Event()
+
+    def enqueue(self, data: bytes, priority: int | None = None) -> None:
+        super().enqueue(data, priority)
+        self._work.set()
+
+    def dequeue(self) -> bytes | None:
+        # Clear before looking: an enqueue after the look sets the event again, so the wait
+        # below cannot sleep through it.
+        self._work.clear()
+        data: bytes | None = super().dequeue()
+        if data is None and self._work.wait(WAKE_TIMEOUT_S):
+            data = super().dequeue()
+        return data
 
 
 class TaskHandle(Protocol):
@@ -42,7 +76,7 @@ def make_huey(backend: str, *, path: str | None = None, redis_url: str | None = 
         if not path:
             raise ValueError("the sqlite queue needs a file path (queue.path)")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(QUEUE_NAME, filename=path, results=False)
+        return Huey(QUEUE_NAME, storage_class=WakingSqliteStorage, filename=path, results=False)
     if backend == "redis":
         if not redis_url:
             raise ValueError("the redis queue needs a URL (queue.redis_url)")
@@ -70,13 +104,13 @@ class HueyLimitsQueue:
     def enqueue_push(self, site_id: int, version: int) -> None:
         if self._push_site is None:
             raise QueueNotBound("push tasks are not registered on this queue")
-        log.info("push queued", extra={"site_id": site_id, "version": version})
+        log.debug("push queued", extra={"site_id": site_id, "version": version})
         self._push_site(site_id, version)
 
     def enqueue_default_limits(self) -> None:
         if self._push_defaults is None:
             raise QueueNotBound("push tasks are not registered on this queue")
-        log.info("default limits push queued")
+        log.debug("default limits push queued")
         self._push_defaults()
 
     def depth(self) -> int:

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bridge.adapters.storage import make_engine, make_session_factory, migrate
+from bridge.adapters.storage import make_engine, migrate
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.api import errors, v1
 from bridge.api.state import KEY, AppState
@@ -63,9 +63,7 @@ def api_app(
     app = Flask("core-api-tests")
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     queue = FakeQueue()
-    ctx = Context(
-        settings, unit_of_work_factory(make_session_factory(engine), queue), api_clock, queue
-    )
+    ctx = Context(settings, unit_of_work_factory(engine, queue), api_clock, queue)
     app.extensions[KEY] = AppState(
         ctx=ctx,
         metrics=None,  # type: ignore[arg-type]  # not mounted here

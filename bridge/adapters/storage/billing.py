@@ -8,9 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from bridge.adapters.storage.models import (
     AuditEntry,
@@ -44,7 +43,7 @@ def _line(row: RowMapping) -> QuoteLine:
 
 
 class SqlInvoices:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
         self._known: dict[str, Invoice] = {}  # invoices this transaction added
 
@@ -201,7 +200,7 @@ class SqlInvoices:
         if kind is not None:
             stmt = stmt.where(INVOICES.c.kind == kind)
         self._known.clear()
-        return int(self._s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+        return int(self._s.execute(stmt).rowcount)
 
     def mark_paid(
         self, invoice_id: str, at: datetime, reference: str | None, note: str | None = None
@@ -235,7 +234,7 @@ class SqlInvoices:
             )
             .values(status="expired", closed_reason="not paid in time")
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
     def of_membership(self, membership_id: int) -> list[Invoice]:
         stmt = (
@@ -267,7 +266,7 @@ def _ledger(row: RowMapping) -> LedgerRecord:
 
 
 class SqlLedger:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def add(
@@ -307,7 +306,7 @@ class SqlLedger:
 
 
 class SqlAudit:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def add(

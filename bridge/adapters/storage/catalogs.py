@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from bridge.adapters.storage.models import CatalogVersionRow
 from bridge.services.ports import CatalogVersionRecord
@@ -29,7 +28,7 @@ def _record(row: RowMapping) -> CatalogVersionRecord:
 
 
 class SqlCatalogVersions:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def current_id(self) -> int | None:

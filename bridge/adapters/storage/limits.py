@@ -7,9 +7,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from bridge.adapters.storage.models import (
     CheckoutTokenUse,
@@ -42,7 +41,7 @@ def _state(row: RowMapping) -> LimitsState:
 
 
 class SqlLimits:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def _row(self, site_id: int, lock: bool = False) -> RowMapping | None:
@@ -171,7 +170,7 @@ class SqlLimits:
 
 
 class SqlReceipts:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def seen(self, webhook_id: str) -> bool:
@@ -190,7 +189,7 @@ class SqlReceipts:
 
 
 class SqlTokens:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def use(self, jti: str, exp: datetime, at: datetime) -> bool:
@@ -200,4 +199,4 @@ class SqlTokens:
 
     def forget_expired(self, before: datetime) -> int:
         result = self._s.execute(delete(TOKENS).where(TOKENS.c.exp < before))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.orm import Session
 
 from bridge.adapters.storage.models import (
     Customer,
@@ -75,7 +74,7 @@ def _site(row: RowMapping) -> SiteRecord:
 
 
 class SqlSites:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def get(self, site_id: int) -> SiteRecord | None:
@@ -172,7 +171,7 @@ class SqlSites:
 
 
 class SqlCustomers:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def ensure(self, owner: Owner, at: datetime) -> int:
@@ -223,7 +222,7 @@ def _membership_values(m: Membership) -> dict[str, Any]:
 
 
 class SqlMemberships:
-    def __init__(self, session: Session, sites: SqlSites) -> None:
+    def __init__(self, session: Connection, sites: SqlSites) -> None:
         self._s = session
         self._sites = sites
 
@@ -278,7 +277,7 @@ class SqlMemberships:
             .where(MEMBERSHIPS.c.id == membership_id, MEMBERSHIPS.c.version == before_version)
             .values(version=version, updated_at=at, **_membership_values(after))
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             raise ConcurrentChange("The membership changed at the same time; please try again.")
         return version
 
@@ -329,7 +328,7 @@ class SqlMemberships:
 
 
 class SqlQuotes:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._s = session
 
     def add(self, quote: QuoteRecord) -> None:

@@ -1,20 +1,30 @@
 """The unit of work on SQLAlchemy: one transaction, its repositories, pushes after the commit.
 
 `with uow:` begins; `uow.commit()` commits explicitly; leaving the block without a commit (or by
-an exception) rolls back. SQLAlchemy's integrity and stale-data errors become our own
-`Duplicate` and `ConcurrentChange` here, so no use case ever sees a SQLAlchemy exception. Pushes
-noted during the transaction go to the queue only after the commit succeeded; if the process
-dies in between, the reconcile pass finds the sites again (their applied version is behind).
+an exception) rolls back. SQLAlchemy's integrity errors become our own `Duplicate` here, so no use
+case ever sees a SQLAlchemy exception. Pushes noted during the transaction go to the queue only
+after the commit succeeded; if the process dies in between, the reconcile pass finds the sites
+again (their applied version is behind).
+
+Why a Core connection and not an ORM session: every repository speaks Core statements, and the
+session's identity map, autoflush and event machinery cost more than the statements themselves on
+the hot paths (a webhook, a push acknowledgement). Why a writer lock on SQLite: every transaction
+there begins with `BEGIN IMMEDIATE` (see engine.py), so the threads of one process queue for the
+database's write lock anyway; without this lock they wait in SQLite's busy handler, which sleeps
+in growing steps and wakes late, so a burst of webhooks costs tens to hundreds of milliseconds of
+nothing each. Queued on a lock of our own they start the moment the previous writer is done.
+Other processes on the same file still meet the busy timeout, as before.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from bridge.adapters.storage.billing import SqlAudit, SqlInvoices, SqlLedger
 from bridge.adapters.storage.catalogs import SqlCatalogVersions
@@ -25,7 +35,7 @@ from bridge.adapters.storage.repositories import (
     SqlQuotes,
     SqlSites,
 )
-from bridge.errors import ConcurrentChange, Duplicate
+from bridge.errors import Duplicate
 from bridge.services.ports import LimitsQueue
 
 log = logging.getLogger(__name__)
@@ -34,16 +44,38 @@ log = logging.getLogger(__name__)
 class SqlUnitOfWork:
     """One transaction with every repository; see the module docstring."""
 
-    def __init__(self, sessions: sessionmaker[Session], queue: LimitsQueue) -> None:
-        self._sessions = sessions
+    def __init__(
+        self,
+        engine: Engine,
+        queue: LimitsQueue,
+        writer: AbstractContextManager[Any] | None = None,
+    ) -> None:
+        self._engine = engine
         self._queue = queue
-        self._session: Session | None = None
+        self._writer: AbstractContextManager[Any] = writer or nullcontext()
+        self._session: Connection | None = None
         self._pushes: list[tuple[int, int]] = []
         self._defaults = False
+        self._holding = False
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._writer.__exit__(None, None, None)
 
     def __enter__(self) -> SqlUnitOfWork:
-        session = self._sessions()
-        session.begin()
+        self._writer.__enter__()
+        self._holding = True
+        try:
+            session = self._engine.connect()
+            try:
+                session.begin()
+            except BaseException:
+                session.close()
+                raise
+        except BaseException:
+            self._release()
+            raise
         self._session = session
         self._pushes, self._defaults = [], False
         self.sites = SqlSites(session)
@@ -69,12 +101,9 @@ class SqlUnitOfWork:
                 session.rollback()
         finally:
             session.close()
+            self._release()
         if isinstance(exc, IntegrityError):
             raise Duplicate("This was recorded already.") from exc
-        if isinstance(exc, StaleDataError):
-            raise ConcurrentChange(
-                "The membership changed at the same time; please try again."
-            ) from exc
 
     def commit(self) -> None:
         """Commit, then queue the pushes noted during the transaction."""
@@ -83,10 +112,9 @@ class SqlUnitOfWork:
             self._session.commit()
         except IntegrityError as exc:
             raise Duplicate("This was recorded already.") from exc
-        except StaleDataError as exc:
-            raise ConcurrentChange(
-                "The membership changed at the same time; please try again."
-            ) from exc
+        # The transaction is over: the next writer may start while the pushes are handed over
+        # (an inline queue runs them here, in units of work of their own).
+        self._release()
         pushes, defaults = self._pushes, self._defaults
         self._pushes, self._defaults = [], False
         for site_id, version in pushes:
@@ -110,10 +138,12 @@ class SqlUnitOfWork:
         self._pushes.clear()
 
 
-def unit_of_work_factory(sessions: sessionmaker[Session], queue: LimitsQueue) -> Any:
-    """A callable that makes a fresh unit of work (the services' `UnitOfWorkFactory`)."""
+def unit_of_work_factory(engine: Engine, queue: LimitsQueue) -> Any:
+    """A callable that makes a fresh unit of work (the services' `UnitOfWorkFactory`); on
+    SQLite its units of work share one writer lock (see the module docstring)."""
+    writer = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     def make() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions, queue)
+        return SqlUnitOfWork(engine, queue, writer)
 
     return make

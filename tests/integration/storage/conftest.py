@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from bridge.adapters.storage import make_engine, make_session_factory, migrate
+from bridge.adapters.storage import make_engine, migrate
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.config import Settings, load_settings
 from bridge.services.context import Context
@@ -60,7 +60,7 @@ def settings(database_url: str) -> Settings:
 def make_ctx(engine: Engine, settings: Settings, clock: FakeClock) -> Callable[..., Context]:
     def build(**changes: Any) -> Context:
         queue = FakeQueue()
-        uow = unit_of_work_factory(make_session_factory(engine), queue)
+        uow = unit_of_work_factory(engine, queue)
         return Context(replace(settings, **changes), uow, clock, queue)
 
     return build
