@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -57,31 +57,10 @@ class SqlInvoices:
                 .order_by(LINES.c.invoice_id, LINES.c.position)
             ).mappings():
                 lines[line["invoice_id"]].append(_line(line))
+        # The columns are the Invoice's fields, name for name (`add` writes them the same way).
+        names = [f.name for f in fields(Invoice) if f.name != "lines"]
         return [
-            Invoice(
-                id=r["id"],
-                number=r["number"],
-                membership_id=r["membership_id"],
-                site_id=r["site_id"],
-                kind=r["kind"],
-                status=r["status"],
-                currency=r["currency"],
-                total_minor=r["total_minor"],
-                credit_minor=r["credit_minor"],
-                balance_applied_minor=r["balance_applied_minor"],
-                amount_due_minor=r["amount_due_minor"],
-                balance_after_minor=r["balance_after_minor"],
-                lines=tuple(lines[r["id"]]),
-                created_at=r["created_at"],
-                quote_id=r["quote_id"],
-                renewal_key=r["renewal_key"],
-                apply=r["apply"],
-                expires_at=r["expires_at"],
-                paid_at=r["paid_at"],
-                reference=r["reference"],
-                closed_reason=r["closed_reason"],
-            )
-            for r in rows
+            Invoice(**{name: r[name] for name in names}, lines=tuple(lines[r["id"]])) for r in rows
         ]
 
     def _next_number(self) -> int:
@@ -97,28 +76,30 @@ class SqlInvoices:
     def add(self, new: NewInvoice) -> Invoice:
         invoice_id = str(uuid.uuid4())
         t = new.totals
-        number = self._next_number()
-        self._s.execute(
-            insert(INVOICES).values(
-                id=invoice_id,
-                number=number,
-                membership_id=new.membership_id,
-                site_id=new.site_id,
-                kind=new.kind,
-                status="open",
-                currency=new.currency,
-                total_minor=sum(line.amount_minor for line in new.lines),
-                credit_minor=t.credit_minor,
-                balance_applied_minor=t.balance_applied_minor,
-                amount_due_minor=t.due_now_minor,
-                balance_after_minor=t.balance_after_minor,
-                quote_id=new.quote_id,
-                renewal_key=new.renewal_key,
-                apply=None if new.apply is None else dict(new.apply),
-                created_at=new.created_at,
-                expires_at=new.expires_at,
-            )
+        # Built first, written as built, and returned without reading it back (a commit's hot
+        # path): the invoice is exactly what was stored.
+        invoice = Invoice(
+            id=invoice_id,
+            number=self._next_number(),
+            membership_id=new.membership_id,
+            site_id=new.site_id,
+            kind=new.kind,
+            status="open",
+            currency=new.currency,
+            total_minor=sum(line.amount_minor for line in new.lines),
+            credit_minor=t.credit_minor,
+            balance_applied_minor=t.balance_applied_minor,
+            amount_due_minor=t.due_now_minor,
+            balance_after_minor=t.balance_after_minor,
+            lines=tuple(new.lines),
+            created_at=new.created_at,
+            quote_id=new.quote_id,
+            renewal_key=new.renewal_key,
+            apply=None if new.apply is None else dict(new.apply),
+            expires_at=new.expires_at,
         )
+        columns = {f.name: getattr(invoice, f.name) for f in fields(Invoice) if f.name != "lines"}
+        self._s.execute(insert(INVOICES).values(**columns))
         if new.lines:
             self._s.execute(
                 insert(LINES),
@@ -137,27 +118,6 @@ class SqlInvoices:
                     for position, line in enumerate(new.lines)
                 ],
             )
-        # What was just written, without reading it back (a commit's hot path).
-        invoice = Invoice(
-            id=invoice_id,
-            number=number,
-            membership_id=new.membership_id,
-            site_id=new.site_id,
-            kind=new.kind,
-            status="open",
-            currency=new.currency,
-            total_minor=sum(line.amount_minor for line in new.lines),
-            credit_minor=t.credit_minor,
-            balance_applied_minor=t.balance_applied_minor,
-            amount_due_minor=t.due_now_minor,
-            balance_after_minor=t.balance_after_minor,
-            lines=tuple(new.lines),
-            created_at=new.created_at,
-            quote_id=new.quote_id,
-            renewal_key=new.renewal_key,
-            apply=None if new.apply is None else dict(new.apply),
-            expires_at=new.expires_at,
-        )
         self._known[invoice_id] = invoice
         return invoice
 
