@@ -3,8 +3,9 @@
 waitress's own `run()` stops on KeyboardInterrupt by closing every connection at once: a request
 that was being read or answered is cut off. Here SIGTERM (or SIGINT) starts a drain instead:
 
-1. the listening socket closes, so new connections are refused and the load balancer sends them
-   to another process (its health check on /healthz fails the same way);
+1. connections the kernel already completed are accepted, then the listening socket closes, so
+   new connections are refused and the load balancer sends them to another process (its health
+   check on /healthz fails the same way);
 2. requests already accepted are read to the end, run and answered; idle keep-alive
    connections are closed;
 3. when no connection has work left (or `drain_s` has passed), the loop ends and the caller
@@ -33,6 +34,8 @@ log = logging.getLogger("bridge.serve")
 
 # How long one turn of the loop may wait for socket activity before it looks at the flag again.
 _TURN_S = 0.2
+# A connection with nothing to do for this long is idle (a keep-alive between requests).
+_IDLE_S = 0.5
 
 
 @contextmanager
@@ -59,11 +62,27 @@ def _turn(server: Any, timeout_s: float) -> None:
     )
 
 
+def _accept_backlog(server: Any) -> int:
+    """Accept the connections the kernel already completed (closing the listening socket would
+    reset them: their clients sent their requests before the drain began)."""
+    accepted = 0
+    for _ in range(server.adj.backlog):
+        before = len(server._map)
+        server.handle_accept()  # accept() answers None once the backlog is empty
+        if len(server._map) == before:
+            break
+        accepted += 1
+    return accepted
+
+
 def _busy_channels(server: Any) -> int:
-    """Connections with a request being read, run or answered; idle ones are told to close."""
+    """Connections with a request being read, run or answered, or too fresh to call idle (just
+    accepted, its request maybe not read yet); idle ones are told to close."""
     busy = 0
+    quiet_since = time.time() - _IDLE_S
     for channel in list(server.active_channels.values()):
-        if channel.requests or channel.request is not None or channel.total_outbufs_len:
+        working = channel.requests or channel.request is not None or channel.total_outbufs_len
+        if working or channel.last_activity > quiet_since:
             busy += 1
         elif not channel.will_close:
             channel.will_close = True  # an idle keep-alive connection: closed on the next turn
@@ -81,8 +100,9 @@ def serve_until_stopped(server: Any, drain_s: float) -> bool:
         with _drain_on_signals(server, stop):
             while not stop.is_set():
                 _turn(server, server.adj.asyncore_loop_timeout)
-            # Stop accepting: close the listening socket but keep the trigger that lets task
-            # threads wake this loop when their response is ready.
+            # Stop accepting: take what is already queued, then close the listening socket but
+            # keep the trigger that lets task threads wake this loop when a response is ready.
+            _accept_backlog(server)
             wasyncore.dispatcher.close(server)
             deadline = time.monotonic() + drain_s
             while (busy := _busy_channels(server)) and time.monotonic() < deadline:

@@ -65,7 +65,6 @@ def read_status(conn: socket.socket) -> int:
     answer = b""
     while chunk := conn.recv(65536):
         answer += chunk
-    conn.close()
     return int(answer.split(b" ", 2)[1])
 
 
@@ -88,18 +87,22 @@ def test_serve_drains_a_half_sent_request_and_a_push_in_flight_on_sigterm(
             )
             assert response.status_code == 204, response.text
             conn, rest = half_sent_event(serve.url, site_created_body(2, receiver.site_url(2)))
-            wait_for("site 1's push in flight", lambda: receiver.state.arrived >= 1, 30, fleet.logs)
+            with conn:  # closed even when a check fails
+                wait_for(
+                    "site 1's push in flight", lambda: receiver.state.arrived >= 1, 30, fleet.logs
+                )
 
-            serve.popen.send_signal(signal.SIGTERM)
-            port = urlsplit(serve.url).port or 0
-            wait_for(
-                "the port refusing new connections",
-                lambda: not is_listening("127.0.0.1", port, timeout_s=0.2),
-                15,
-                fleet.logs,
-            )
-            conn.sendall(rest)
-            assert read_status(conn) == 204  # accepted before SIGTERM: answered after it
+                serve.popen.send_signal(signal.SIGTERM)
+                port = urlsplit(serve.url).port or 0
+                wait_for(
+                    "the port refusing new connections",
+                    lambda: not is_listening("127.0.0.1", port, timeout_s=0.2),
+                    15,
+                    fleet.logs,
+                )
+                conn.sendall(rest)
+                status = read_status(conn)
+            assert status == 204  # connected before SIGTERM: answered after it
             assert serve.popen.wait(timeout=60) == 0
 
             messages = [r.get("message") for r in log_records(serve.log)]
