@@ -8,9 +8,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 # Debian packages the tests need: a real WordPress multisite (PHP, MariaDB), Chromium for the
-# browser journeys, PHPUnit for the plugin, gettext for the translations.
+# browser journeys, PHPUnit for the plugin, gettext for the translations, systemd and haproxy
+# to check deploy/'s units (systemd-analyze verify) and load-balancer config (haproxy -c).
 DEBS := wordpress wordpress-theme-twentytwentythree php-cli php-mysql php-xml php-mbstring \
-        php-curl mariadb-server chromium phpunit gettext redis-server postgresql
+        php-curl mariadb-server chromium phpunit gettext redis-server postgresql systemd haproxy
 
 .PHONY: run test deps venv lint typecheck pytest phpunit php-lint bench clean
 

@@ -20,9 +20,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -44,6 +42,9 @@ DEFAULT_WORKERS = 2
 # Huey's idle workers poll SQLite with a growing pause (10 s by default); limits must apply
 # "at once" after a checkout, so an idle worker looks again at least every second.
 MAX_POLL_S = 1.0
+# How long in-flight requests get to finish after SIGTERM (keep it under systemd's
+# TimeoutStopSec, with the consumer's shutdown timeout on top).
+DEFAULT_DRAIN_S = 20.0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,22 +90,6 @@ def _app(settings: Settings) -> tuple[Runtime, Any]:
     return runtime, build_app(settings, runtime=runtime)
 
 
-@contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGINT raise KeyboardInterrupt in the main thread (waitress then stops)."""
-
-    def _interrupt(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s, shutting down", signal.Signals(signum).name)
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -116,12 +101,31 @@ def _stop_on_signals() -> Iterator[None]:
     help="Run a queue consumer inside this process.",
 )
 @click.option("--workers", default=DEFAULT_WORKERS, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--drain-timeout",
+    "drain_s",
+    default=DEFAULT_DRAIN_S,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds in-flight requests get to finish after SIGTERM.",
+)
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, threads: int, worker: bool, workers: int
+    ctx: click.Context,
+    host: str,
+    port: int,
+    threads: int,
+    worker: bool,
+    workers: int,
+    drain_s: float,
 ) -> None:
-    """Migrate the database, then serve HTTP (and run queue jobs unless --no-worker)."""
+    """Migrate the database, then serve HTTP (and run queue jobs unless --no-worker).
+
+    SIGTERM drains: no new connections, accepted requests are answered, then the in-process
+    consumer finishes its running jobs (a rolling restart loses nothing)."""
     from waitress.server import create_server
+
+    from bridge.serving import serve_until_stopped
 
     started = time.monotonic()
     settings = _settings(ctx)
@@ -156,12 +160,10 @@ def serve(
         },
     )
     try:
-        with _stop_on_signals():
-            server.run()  # returns after KeyboardInterrupt, its dispatcher shut down
+        serve_until_stopped(server, drain_s)
     finally:
-        server.close()
         if consumer is not None:
-            consumer.stop(graceful=True)
+            consumer.stop(graceful=True)  # running jobs finish (up to its shutdown_timeout)
         runtime.close()
         log.info("stopped")
 

@@ -91,22 +91,34 @@ def limits_document(ctx: Context, site_id: int) -> tuple[str, int, dict[str, obj
 
 def default_limits_document(ctx: Context) -> tuple[int, dict[str, object]]:
     """(version, document) of the network's default limits: the default plan's limits."""
-    limits = limits_of(ctx.catalog, ctx.settings.default_plan, {}, None).to_json()
-    now = ctx.now()
-    with ctx.uow() as uow:
-        version, doc = uow.limits.default_document(
-            limits, lambda v: default_document(version=v, issued_at=now, limits=limits), now
-        )
-        uow.commit()
+    version, doc, _written = _default_limits(ctx)
     return version, doc
 
 
-def sync_default_limits(ctx: Context) -> bool:
-    """At start-up: a new version (and a push) when the default plan's limits changed."""
+def _default_limits(ctx: Context) -> tuple[int, dict[str, object], bool]:
+    """(version, document, whether this call wrote that version). The repository builds a
+    document only for a new version, under the row's lock: of several processes starting at
+    once, one writes it."""
+    limits = limits_of(ctx.catalog, ctx.settings.default_plan, {}, None).to_json()
+    now = ctx.now()
+    written: list[int] = []
+
+    def document(version: int) -> dict[str, object]:
+        written.append(version)
+        return default_document(version=version, issued_at=now, limits=limits)
+
     with ctx.uow() as uow:
-        before = uow.limits.default_version()
-    version, _doc = default_limits_document(ctx)
-    changed = before != version
+        version, doc = uow.limits.default_document(limits, document, now)
+        uow.commit()
+    return version, doc, version in written
+
+
+def sync_default_limits(ctx: Context) -> bool:
+    """At start-up: a new version (and a push) when the default plan's limits changed.
+
+    Only the process that writes the new version queues its push, so several processes starting
+    together push it once (not once each)."""
+    _version, _doc, changed = _default_limits(ctx)
     if changed:
         try:
             ctx.queue.enqueue_default_limits()

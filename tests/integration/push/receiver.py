@@ -41,6 +41,8 @@ class ReceiverState:
     script: deque[str] = field(default_factory=deque)
     # When set, every request hangs until `release` is set (or the handler's hang limit passes).
     hang_all: bool = False
+    # Seconds every answered push waits before it answers (a slow site: pushes stay in flight).
+    delay_s: float = 0.0
     release: threading.Event = field(default_factory=threading.Event)
     log: list[Received] = field(default_factory=list)
     arrived: int = 0
@@ -88,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
             code = "bridge_invalid_document" if status == 400 else "unavailable"
             self._answer(status, {"code": code, "message": "scripted failure"}, route, body)
             return
+        if state.delay_s:
+            time.sleep(state.delay_s)
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             document = state.webhook.verify(body, headers)
