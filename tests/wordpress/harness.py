@@ -231,6 +231,12 @@ class WordPressNetwork:
         """Whether the plan-bridge plugin was copied into the network."""
         return (self.docroot / "wp-content/plugins" / PLUGIN_FILE).exists()
 
+    @property
+    def server_pids(self) -> dict[str, int]:
+        """The running servers' pids by name (mariadbd, php); each leads its process group."""
+        servers = {"mariadbd": self._mariadb, "php": self._php}
+        return {name: proc.pid for name, proc in servers.items() if proc is not None}
+
     def start(self) -> WordPressNetwork:
         """Bring up MariaDB, the WordPress tree, the network and the web server."""
         problem = missing_parts()
