@@ -255,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"make demo cannot start: {problem}.", file=sys.stderr)
         return 2
-    # SIGTERM stops the demo the way Ctrl-C does (SIGINT raises KeyboardInterrupt already).
+    # Ctrl-C (SIGINT) and SIGTERM stop the demo. Set for SIGINT too: a shell that starts a
+    # command in the background hands it SIGINT ignored, and Python then keeps it ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
 
     started = time.monotonic()
