@@ -24,6 +24,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -89,17 +90,22 @@ class Demo:
         self.sites: list[Site] = []
 
     def start(self) -> None:
+        """Bring everything up; a Ctrl-C meanwhile takes effect between two steps."""
         self.network.start()
+        _stop_if_asked()
         self._start_bridge()
+        _stop_if_asked()
         bridge = BridgeServer(self.bridge_url, self.admin_token, self.bridge_log, self.secret)
         for slug, titles in SITES.items():
             site = new_site(self.network, bridge, slug, "en_US", slug=slug)
+            self.sites.append(site)
+            _stop_if_asked()
             for title in titles:
                 status = publish_post(self.network, site, title)
                 if status != "publish":
                     raise HarnessError(f"publishing {title!r} on {site.url} gave {status}")
             report_usage(self.network, bridge, site, len(titles))
-            self.sites.append(site)
+            _stop_if_asked()
         self._write_state()
 
     def _start_bridge(self) -> None:
@@ -242,8 +248,19 @@ class Demo:
         )
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+# Set by Ctrl-C (SIGINT) or SIGTERM. The handler only records it: an exception raised in the
+# middle of a step could leave a child unstopped (a Popen that never returned, or the bootstrap
+# mariadbd of mariadb-install-db, a shell script); the demo stops between two steps instead.
+STOP = threading.Event()
+
+
+def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
+    STOP.set()
+
+
+def _stop_if_asked() -> None:
+    if STOP.is_set():
+        raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Ctrl-C (SIGINT) and SIGTERM stop the demo. Set for SIGINT too: a shell that starts a
     # command in the background hands it SIGINT ignored, and Python then keeps it ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _ask_to_stop)
+    signal.signal(signal.SIGTERM, _ask_to_stop)
 
     started = time.monotonic()
     parent = fast_lab_parent()
@@ -274,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, pid in demo.pids.items():
                 if not _running(pid):
                     raise ServerFailed(f"{name} (pid {pid}) stopped on its own")
-            time.sleep(0.5)
+            STOP.wait(0.5)
+            _stop_if_asked()
     except KeyboardInterrupt:
         print("\nStopping the demo ...", flush=True)
     except (HarnessError, ServerFailed, AssertionError, OSError) as exc:

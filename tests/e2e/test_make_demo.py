@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -33,7 +34,7 @@ START_WAIT_S = 120.0
 STOP_WAIT_S = 60.0
 READY = "Press Ctrl-C"
 
-pytestmark = [pytest.mark.slow, pytest.mark.wordpress, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.wordpress]
 
 
 class RunningDemo:
@@ -85,6 +86,14 @@ class RunningDemo:
             if match:
                 return match.group(1)
         raise AssertionError(f"the demo printed no {label!r} line:\n" + "\n".join(self.lines))
+
+    def lab(self) -> Path:
+        """The lab directory the demo announced when it began."""
+        for line in self.lines:
+            match = re.match(r"Starting the Plan Bridge demo in (\S+) \.\.\.$", line)
+            if match:
+                return Path(match.group(1))
+        raise AssertionError("the demo did not say where its lab is:\n" + "\n".join(self.lines))
 
     def state(self) -> dict[str, Any]:
         return cast(dict[str, Any], json.loads(self.state_file.read_text()))
@@ -141,6 +150,7 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
+@pytest.mark.browser
 def test_make_demo_owner_reaches_the_change_page_and_ctrl_c_leaves_nothing_running(
     demo: RunningDemo, browser: Any, tmp_path: Path
 ) -> None:
@@ -186,5 +196,20 @@ def test_make_demo_owner_reaches_the_change_page_and_ctrl_c_leaves_nothing_runni
     assert any("Stopped" in line for line in demo.lines), "\n".join(demo.lines)
     for name, pid in state["pids"].items():
         assert live_group_members(pid) == [], f"{name} (process group {pid}) still runs"
+    assert not lab.exists(), f"the lab {lab} is still there"
+    assert _processes_mentioning(str(lab)) == []
+
+
+def test_ctrl_c_while_the_demo_starts_leaves_nothing_running(demo: RunningDemo) -> None:
+    demo.wait_for("Starting the Plan Bridge demo", START_WAIT_S)
+    lab = demo.lab()
+    # Interrupt once MariaDB of this run is up, in the middle of the bring-up.
+    deadline = time.monotonic() + START_WAIT_S
+    while not any("mariadbd" in line for line in _processes_mentioning(str(lab))):
+        assert demo.proc.poll() is None, "\n".join(demo.lines)
+        assert time.monotonic() < deadline, "MariaDB of the demo never started"
+        time.sleep(0.05)
+    assert demo.interrupt() == 0, "\n".join(demo.lines)
+    assert not any("Press Ctrl-C" in line for line in demo.lines)
     assert not lab.exists(), f"the lab {lab} is still there"
     assert _processes_mentioning(str(lab)) == []
