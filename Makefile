@@ -36,8 +36,8 @@ demo: venv
 	@$(BIN)/python scripts/demo.py
 
 lint: venv
-	$(BIN)/ruff check bridge tests bench
-	$(BIN)/ruff format --check bridge tests bench
+	$(BIN)/ruff check bridge tests bench scripts
+	$(BIN)/ruff format --check bridge tests bench scripts
 
 typecheck: venv
 	$(BIN)/mypy
