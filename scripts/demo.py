@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -33,8 +34,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 # This checkout's bridge and harness, whatever directory the script is started from.
 sys.path.insert(0, str(ROOT))
-
-import subprocess  # noqa: E402
 
 from tests.e2e.journey import (  # noqa: E402
     WAIT_S,
@@ -84,6 +83,7 @@ class Demo:
             bridge_url=self.bridge_url,
             secret=self.secret,
             plugin_dir=ROOT / "wp-plugin-stub",
+            title="Plan Bridge Demo Network",
         )
         self.bridge_log = lab / "logs" / "bridge.log"
         self.bridge_proc: subprocess.Popen[bytes] | None = None
