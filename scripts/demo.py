@@ -6,7 +6,7 @@ a private MariaDB, a copy of Debian's WordPress turned into a subdirectory netwo
 on the demo catalog of config.yaml, with a webhook secret and an admin token made for this run;
 two subsites with an owner each, a few published posts, and their usage reported to the bridge
 through the plugin's cron events. It prints the addresses and passwords, runs until Ctrl-C
-(SIGINT) or SIGTERM, then stops every process it started and removes its temporary lab.
+(SIGINT), SIGTERM or SIGHUP, then stops every process it started and removes its temporary lab.
 
     .venv/bin/python scripts/demo.py [--state FILE]
 
@@ -248,10 +248,11 @@ class Demo:
         )
 
 
-# Set by Ctrl-C (SIGINT) or SIGTERM. The handler only records it: an exception raised in the
-# middle of a step could leave a child unstopped (a Popen that never returned, or the bootstrap
-# mariadbd of mariadb-install-db, a shell script); the demo stops between two steps instead.
+# Set by Ctrl-C (SIGINT), SIGTERM or SIGHUP. The handler only records it: an exception raised in
+# the middle of a step could leave a child unstopped (a Popen that never returned, or the
+# bootstrap mariadbd of mariadb-install-db, a shell script); the demo stops between two steps.
 STOP = threading.Event()
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _ask_to_stop(signum: int, frame: FrameType | None) -> None:
@@ -272,10 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"make demo cannot start: {problem}.", file=sys.stderr)
         return 2
-    # Ctrl-C (SIGINT) and SIGTERM stop the demo. Set for SIGINT too: a shell that starts a
-    # command in the background hands it SIGINT ignored, and Python then keeps it ignored.
-    signal.signal(signal.SIGINT, _ask_to_stop)
-    signal.signal(signal.SIGTERM, _ask_to_stop)
+    # Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal was closed) stop the demo; the servers
+    # run in sessions of their own and would outlive a demo that just died. Set for SIGINT too:
+    # a shell that starts a command in the background hands it SIGINT ignored.
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _ask_to_stop)
 
     started = time.monotonic()
     parent = fast_lab_parent()
@@ -300,8 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         status = 1
     finally:
         # A second Ctrl-C must not cut the clean-up short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
         demo.stop()
     print("Stopped the bridge, WordPress and MariaDB, and removed the lab.", flush=True)
     return status

@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,9 +99,9 @@ class RunningDemo:
     def state(self) -> dict[str, Any]:
         return cast(dict[str, Any], json.loads(self.state_file.read_text()))
 
-    def interrupt(self) -> int:
-        """Ctrl-C: SIGINT to the demo; its exit status once it has cleaned up."""
-        self.proc.send_signal(signal.SIGINT)
+    def interrupt(self, sig: signal.Signals = signal.SIGINT) -> int:
+        """Ctrl-C (or sig) to the demo; its exit status once it has cleaned up."""
+        self.proc.send_signal(sig)
         status = self.proc.wait(timeout=STOP_WAIT_S)
         self._drain()
         return status
@@ -130,9 +131,11 @@ def demo(tmp_path: Path) -> Iterator[RunningDemo]:
             os.killpg(running.proc.pid, signal.SIGKILL)
             running.proc.wait()
         if running.state_file.exists():
-            for pid in running.state()["pids"].values():
+            state = running.state()
+            for pid in state["pids"].values():
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
+            shutil.rmtree(state["lab"], ignore_errors=True)
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -213,3 +216,16 @@ def test_ctrl_c_while_the_demo_starts_leaves_nothing_running(demo: RunningDemo) 
     assert not any("Press Ctrl-C" in line for line in demo.lines)
     assert not lab.exists(), f"the lab {lab} is still there"
     assert _processes_mentioning(str(lab)) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_sigterm_or_a_closed_terminal_stops_the_demo_for_good(
+    demo: RunningDemo, sig: signal.Signals
+) -> None:
+    demo.wait_for(READY, START_WAIT_S)
+    state = demo.state()
+    assert demo.interrupt(sig) == 0, "\n".join(demo.lines)
+    for name, pid in state["pids"].items():
+        assert live_group_members(pid) == [], f"{name} (process group {pid}) still runs"
+    assert not Path(state["lab"]).exists()
+    assert _processes_mentioning(state["lab"]) == []
