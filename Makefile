@@ -13,7 +13,7 @@ PORT ?= 8000
 DEBS := wordpress wordpress-theme-twentytwentythree php-cli php-mysql php-xml php-mbstring \
         php-curl mariadb-server chromium phpunit gettext redis-server postgresql systemd haproxy
 
-.PHONY: run test deps venv lint typecheck pytest phpunit php-lint bench clean
+.PHONY: run demo test deps venv lint typecheck pytest phpunit php-lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ deps:
 run: venv
 	@bash scripts/run-dev.sh $(HOST) $(PORT)
 
+# A WordPress multisite network wired to a bridge, on free loopback ports, until Ctrl-C
+# (scripts/demo.py). Needs the Debian packages of `make deps`; says which are missing.
+demo: venv
+	@$(BIN)/python scripts/demo.py
+
 lint: venv
-	$(BIN)/ruff check bridge tests bench
-	$(BIN)/ruff format --check bridge tests bench
+	$(BIN)/ruff check bridge tests bench scripts
+	$(BIN)/ruff format --check bridge tests bench scripts
 
 typecheck: venv
 	$(BIN)/mypy

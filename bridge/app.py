@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from bridge.api import health, webhooks
+from bridge.api import health, home, webhooks
 from bridge.api.state import KEY, AppState
 from bridge.bootstrap import Runtime, bootstrap
 from bridge.config import Settings, load_settings
@@ -69,6 +69,7 @@ def build_app(
     _register_core_api(app)
     webhooks.register(app)
     health.register(app, metrics)
+    home.register(app)
     _register_checkout(app)
     from bridge.api import console
 

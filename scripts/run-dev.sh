@@ -42,4 +42,5 @@ PY
 fi
 
 export BRIDGE_DATABASE_URL="${BRIDGE_DATABASE_URL:-sqlite:///var/bridge.db}"
+echo "Serving the bridge on http://$host:$port/. To try it with a real WordPress network, run \`make demo\` (needs \`make deps\`)." >&2
 exec .venv/bin/bridge serve --host "$host" --port "$port"

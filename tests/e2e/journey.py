@@ -193,34 +193,55 @@ class Journey:
 
     def publish_post(self, title: str) -> str:
         """Publish a post as the owner, the way WordPress's editor saves it; its final status."""
-        return self.network.eval_php(
-            "wp_set_current_user( $args['user'] );"
-            " $id = wp_insert_post( array( 'post_title' => $args['title'],"
-            " 'post_status' => 'publish', 'post_type' => 'post' ), true );"
-            " echo is_wp_error( $id ) ? 'error:' . $id->get_error_code() : get_post_status( $id );",
-            self.site.url,
-            args={"user": self.site.owner_id, "title": title},
-        ).strip()
+        return publish_post(self.network, self.site, title)
 
     def report_usage(self, posts: int) -> None:
         """Let the plugin report the site's usage to the bridge and wait until it arrived."""
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            make_events_due(self.network, self.site.url)
-            self.network.run_cron(self.site.url)
-            make_events_due(self.network)
-            self.network.run_cron()
-            view = self.bridge.site(self.site.blog_id) or {}
-            reported = (view.get("site") or {}).get("usage", {}).get("posts", {}).get("post", 0)
-            if reported >= posts:
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"the bridge never saw {posts} posts on site {self.site.blog_id}")
+        report_usage(self.network, self.bridge, self.site, posts)
 
 
-def new_site(network: WordPressNetwork, bridge: BridgeServer, hint: str, locale: str) -> Site:
-    """A subsite whose site.created event reached the bridge and whose limits are applied."""
-    site = network.create_site(network.next_slug(hint), owner_locale=locale)
+def publish_post(network: WordPressNetwork, site: Site, title: str) -> str:
+    """Publish a post as the site's owner, the way WordPress's editor saves it; its status."""
+    return network.eval_php(
+        "wp_set_current_user( $args['user'] );"
+        " $id = wp_insert_post( array( 'post_title' => $args['title'],"
+        " 'post_status' => 'publish', 'post_type' => 'post' ), true );"
+        " echo is_wp_error( $id ) ? 'error:' . $id->get_error_code() : get_post_status( $id );",
+        site.url,
+        args={"user": site.owner_id, "title": title},
+    ).strip()
+
+
+def report_usage(network: WordPressNetwork, bridge: BridgeServer, site: Site, posts: int) -> None:
+    """Let the plugin report the site's usage (its WP-Cron events, run now) and wait until the
+    bridge counts at least `posts` posts."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        make_events_due(network, site.url)
+        network.run_cron(site.url)
+        make_events_due(network)
+        network.run_cron()
+        view = bridge.site(site.blog_id) or {}
+        reported = (view.get("site") or {}).get("usage", {}).get("posts", {}).get("post", 0)
+        if reported >= posts:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the bridge never saw {posts} posts on site {site.blog_id}")
+
+
+def new_site(
+    network: WordPressNetwork,
+    bridge: BridgeServer,
+    hint: str,
+    locale: str,
+    *,
+    slug: str | None = None,
+) -> Site:
+    """A subsite whose site.created event reached the bridge and whose limits are applied.
+
+    Its slug is `slug`, or a fresh one made from `hint` (network.next_slug).
+    """
+    site = network.create_site(slug or network.next_slug(hint), owner_locale=locale)
     deadline = time.monotonic() + WAIT_S
     while bridge.site(site.blog_id) is None or not (bridge.site(site.blog_id) or {}).get(
         "membership"

@@ -192,6 +192,7 @@ class WordPressNetwork:
         install_plugin: bool = True,
         php_workers: int = 4,
         timeout_s: float = 60.0,
+        title: str = "Plan Bridge Test Network",
     ) -> None:
         self.lab_dir = Path(lab_dir)
         self.web_port = web_port
@@ -202,6 +203,7 @@ class WordPressNetwork:
         self.install_plugin = install_plugin
         self.php_workers = php_workers
         self.timeout_s = timeout_s
+        self.title = title
         self.admin_password = secrets.token_urlsafe(18)
         self.app_password = ""
         self.admin_id = 0
@@ -230,6 +232,12 @@ class WordPressNetwork:
     def plugin_installed(self) -> bool:
         """Whether the plan-bridge plugin was copied into the network."""
         return (self.docroot / "wp-content/plugins" / PLUGIN_FILE).exists()
+
+    @property
+    def server_pids(self) -> dict[str, int]:
+        """The running servers' pids by name (mariadbd, php); each leads its process group."""
+        servers = {"mariadbd": self._mariadb, "php": self._php}
+        return {name: proc.pid for name, proc in servers.items() if proc is not None}
 
     def start(self) -> WordPressNetwork:
         """Bring up MariaDB, the WordPress tree, the network and the web server."""
@@ -414,7 +422,7 @@ class WordPressNetwork:
                     "url": self.url,
                     "installing": True,
                     "domain": self.domain,
-                    "title": "Plan Bridge Test Network",
+                    "title": self.title,
                     "admin_user": self.admin_user,
                     "admin_password": self.admin_password,
                     "admin_email": self.admin_email,
