@@ -84,6 +84,10 @@ class SqlInvoices:
             for r in rows
         ]
 
+    def from_rows(self, rows: list[RowMapping]) -> list[Invoice]:
+        """Invoices (with their lines) of rows of the invoices table."""
+        return self._invoices(rows)
+
     def _next_number(self) -> int:
         """Gapless numbers: the counter row stays locked until the invoice's transaction ends."""
         value = self._s.execute(
