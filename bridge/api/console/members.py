@@ -294,5 +294,5 @@ def act(membership_id: int, action: str) -> Page:
     try:
         planned.run(operator_named(g.console.who), reason)
     except BridgeError as exc:
-        return _problem("This was not done", exc.message, 409 if exc.code else 422)
+        return _problem("This was not done", exc.message, 409)
     return redirect(url_for("console.membership", membership_id=membership_id, done=action), 303)
