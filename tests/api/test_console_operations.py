@@ -19,9 +19,11 @@ from sqlalchemy import select, update
 from bridge.adapters.storage.models import AuditEntry, LedgerEntry, MembershipRow
 from bridge.app import build_app, runtime_of
 from bridge.config import load_settings
+from bridge.domain.membership import Selection
 from bridge.domain.money import parse_amount, round_minor
 from bridge.services import catalog as catalogs
-from bridge.services.context import SYSTEM, Context
+from bridge.services import quotes
+from bridge.services.context import OPERATOR, SYSTEM, Context
 from bridge.services.ports import NewInvoice
 from tests.api.conftest import ADMIN_TOKEN, SECRET
 from tests.api.test_console_pages import csrf, errors_of, signed_in
@@ -40,7 +42,12 @@ PAGES: tuple[str, ...] = (
 
 
 @pytest.fixture
-def app(tmp_path: Path, api_template_db: Path) -> Iterator[Flask]:
+def gateway() -> str:
+    return "test"
+
+
+@pytest.fixture
+def app(tmp_path: Path, api_template_db: Path, gateway: str) -> Iterator[Flask]:
     db = tmp_path / "bridge.db"
     shutil.copy(api_template_db, db)
     settings = load_settings(
@@ -50,6 +57,7 @@ def app(tmp_path: Path, api_template_db: Path) -> Iterator[Flask]:
         settings,
         database_url=f"sqlite:///{db}",
         queue=replace(settings.queue, path=str(tmp_path / "queue.db")),
+        gateway=gateway,  # type: ignore[arg-type]
     )
     built = build_app(settings)
     catalogs.start_up(runtime_of(built).ctx, SYSTEM)
@@ -348,6 +356,37 @@ def test_invoices_by_status_and_mark_one_paid_with_a_reference(seeded: Flask) ->
         ).status_code
         == 409
     )
+
+
+@pytest.mark.parametrize("gateway", ["manual"])
+def test_a_manual_change_invoice_marked_paid_gives_the_site_its_new_limits(app: Flask) -> None:
+    put(app, 2, {"plan": "free"})
+    ctx = ctx_of(app)
+    quote = quotes.create_quote(ctx, 2, Selection("premium"), OPERATOR)
+    committed = quotes.commit_quote(ctx, quote["id"], OPERATOR)
+    assert committed["status"] == "pending_payment"
+    with ctx.uow() as uow:
+        before = uow.limits.get(2)
+    assert before is not None
+    client = signed_in(app)
+    html = client.get("/admin/invoices").get_data(as_text=True)
+    invoice_id = committed["invoice"]["id"]
+    assert f"/admin/invoices/{invoice_id}/pay" in html
+    answer = client.post(
+        f"/admin/invoices/{invoice_id}/pay",
+        data={"csrf": csrf(client), "reference": "SEPA-7", "reason": "transfer arrived"},
+    )
+    assert answer.status_code == 303 and "done=paid" in answer.headers["Location"]
+    site = app.test_client().get("/api/v1/sites/2", headers=API).get_json()
+    assert site["membership"]["plan"]["id"] == "premium"
+    assert site["limits"]["desired_version"] > before.desired_version
+    assert site["limits"]["limits"]["users"] == 10  # Premium's
+    entry = next(a for a in audit_rows(app) if a.action == "invoice.pay")
+    assert entry.details == {
+        "number": committed["invoice"]["number"],
+        "reference": "SEPA-7",
+        "reason": "transfer arrived",
+    }
 
 
 # -- sites and pushes --------------------------------------------------------------------------
