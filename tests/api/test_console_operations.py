@@ -132,6 +132,11 @@ def ledger_reasons(app: Flask) -> list[str]:
         return [r for (r,) in rows]
 
 
+def hidden_of(html: str) -> dict[str, str]:
+    """The hidden fields of a confirmation page's form (what its "Do it" button posts)."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+
+
 # -- every page: signed in, read by a viewer ---------------------------------------------------
 
 
@@ -236,8 +241,15 @@ def test_adjust_balance_shows_what_it_will_do_then_lands_in_ledger_and_audit(
     html = preview.get_data(as_text=True)
     assert "the balance goes from 0.00 USD to 12.50 USD" in html
     assert "goodwill for the outage" not in ledger_reasons(seeded)  # nothing done yet
-    done = client.post(path, data={**form, "confirm": "yes"})
+    confirmed = {**hidden_of(html), "csrf": token}
+    assert confirmed["confirm"] == "yes" and confirmed["amount"] == "12.50"
+    done = client.post(path, data=confirmed)
     assert done.status_code == 303
+    again = client.post(path, data=confirmed)  # a second click, a reload: not done twice
+    assert again.status_code == 409 and "used already" in again.get_data(as_text=True)
+    assert ledger_reasons(seeded).count("goodwill for the outage") == 1
+    forged = client.post(path, data={**form, "confirm": "yes"})  # no confirmation step
+    assert forged.status_code == 409
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "12.50 USD" in page and "goodwill for the outage" in page
     assert "goodwill for the outage" in ledger_reasons(seeded)
@@ -277,8 +289,9 @@ def test_put_on_plan_override_cancel_and_refund_through_the_use_cases(seeded: Fl
     mid = membership_id(seeded, 2)
 
     def confirm(action: str, **form: str) -> str:
-        data = {"csrf": token, "confirm": "yes", **form}
-        answer = client.post(f"/admin/memberships/{mid}/{action}", data=data)
+        path = f"/admin/memberships/{mid}/{action}"
+        preview = client.post(path, data={"csrf": token, **form}).get_data(as_text=True)
+        answer = client.post(path, data={**hidden_of(preview), "csrf": token})
         assert answer.status_code == 303, answer.get_data(as_text=True)
         return client.get(answer.headers["Location"]).get_data(as_text=True)
 

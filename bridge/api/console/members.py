@@ -7,6 +7,7 @@ WordPress user, whose reason goes to the audit log (and, for a balance movement,
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from bridge.domain.membership import Membership
 from bridge.domain.money import format_amount, parse_amount
 from bridge.domain.periods import BillingOption
 from bridge.services import backoffice, operator
+from bridge.services.access import use_form_once
 from bridge.services.context import Actor, operator_named
 from bridge.services.operator import MembershipInput
 
@@ -281,7 +283,8 @@ def act(membership_id: int, action: str) -> Page:
     if errors or planned is None:
         return _detail_page(membership_id, errors, action, 400)
     if form.get("confirm") != "yes":
-        hidden = {k: v for k, v in form.items() if k not in ("csrf", "confirm")}
+        hidden = {k: v for k, v in form.items() if k not in ("csrf", "confirm", "once")}
+        hidden["once"] = secrets.token_urlsafe(18)
         return _page(
             "confirm.html",
             title="Confirm",
@@ -290,6 +293,13 @@ def act(membership_id: int, action: str) -> Page:
             hidden=hidden,
             action_url=url_for("console.act", membership_id=membership_id, action=action),
             back=url_for("console.membership", membership_id=membership_id),
+        )
+    once = form.get("once", "")
+    if not 16 <= len(once) <= 40 or not use_form_once(ctx, once):
+        return _problem(
+            "This confirmation was used already",
+            "Nothing was done again. Open the membership's page to see where it stands.",
+            409,
         )
     try:
         planned.run(operator_named(g.console.who), reason)
