@@ -43,7 +43,8 @@ class MembershipDetail:
     membership: Membership
     sites: list[tuple[SiteRecord, EffectiveLimits]]
     invoices: list[Invoice]
-    ledger: list[LedgerRecord]
+    ledger: list[LedgerRecord]  # one page, newest first
+    ledger_total: int
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,14 @@ def find_memberships(
         return uow.console.memberships(text, plan, offset, limit)
 
 
-def membership_detail(ctx: Context, membership_id: int) -> MembershipDetail:
+def membership_detail(
+    ctx: Context, membership_id: int, ledger_offset: int = 0, ledger_limit: int = 25
+) -> MembershipDetail:
     catalog = ctx.catalog
     with ctx.uow() as uow:
         m = uow.memberships.get(membership_id)
         sites = uow.sites.live_of(membership_id)
+        entries, total = uow.console.ledger(membership_id, ledger_offset, ledger_limit)
         return MembershipDetail(
             id=membership_id,
             membership=m,
@@ -75,7 +79,8 @@ def membership_detail(ctx: Context, membership_id: int) -> MembershipDetail:
                 (s, site_limits(catalog, m, s.domain(), ctx.settings.default_plan)) for s in sites
             ],
             invoices=uow.invoices.of_membership(membership_id),
-            ledger=uow.ledger.of_membership(membership_id),
+            ledger=entries,
+            ledger_total=total,
         )
 
 

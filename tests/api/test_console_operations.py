@@ -22,7 +22,7 @@ from bridge.config import load_settings
 from bridge.domain.membership import Selection
 from bridge.domain.money import parse_amount, round_minor
 from bridge.services import catalog as catalogs
-from bridge.services import quotes
+from bridge.services import operator, quotes
 from bridge.services.context import OPERATOR, SYSTEM, Context
 from bridge.services.ports import NewInvoice
 from tests.api.conftest import ADMIN_TOKEN, SECRET
@@ -226,6 +226,20 @@ def test_membership_page_shows_terms_sites_usage_invoices_and_ledger(seeded: Fla
     assert "Site 3" in html and 'class="bar"' in html
     assert "disk_mb" in html and "12288" in html  # 10240 + 2 × 1024
     assert client.get("/admin/memberships/999").status_code == 404
+
+
+def test_the_ledger_is_paginated_newest_first(seeded: Flask) -> None:
+    ctx = ctx_of(seeded)
+    for n in range(1, 31):
+        operator.move_balance(ctx, 2, 100, "1.00", f"movement {n}", OPERATOR, "adjustment")
+    client = signed_in(seeded)
+    path = f"/admin/memberships/{membership_id(seeded, 2)}"
+    first = client.get(path).get_data(as_text=True)
+    assert "Page 1 of 2 (30 in all)" in first
+    assert first.index("movement 30<") < first.index("movement 29<")
+    assert "movement 5<" not in first
+    second = client.get(path + "?page=2").get_data(as_text=True)
+    assert "movement 5<" in second and "movement 1<" in second and "movement 6<" not in second
 
 
 def test_adjust_balance_shows_what_it_will_do_then_lands_in_ledger_and_audit(

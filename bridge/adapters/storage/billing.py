@@ -255,7 +255,7 @@ class SqlInvoices:
         return self._invoices(list(self._s.execute(stmt).mappings()))
 
 
-def _ledger(row: RowMapping) -> LedgerRecord:
+def ledger_record(row: RowMapping) -> LedgerRecord:
     return LedgerRecord(
         id=row["id"],
         kind=row["kind"],
@@ -300,13 +300,13 @@ class SqlLedger:
             )
             .returning(LEDGER)
         )
-        return _ledger(result.mappings().one())
+        return ledger_record(result.mappings().one())
 
     def of_membership(self, membership_id: int) -> list[LedgerRecord]:
         rows = self._s.execute(
             select(LEDGER).where(LEDGER.c.membership_id == membership_id).order_by(LEDGER.c.id)
         ).mappings()
-        return [_ledger(r) for r in rows]
+        return [ledger_record(r) for r in rows]
 
 
 class SqlAudit:

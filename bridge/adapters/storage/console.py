@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Select, Table, func, or_, select
 from sqlalchemy.engine import RowMapping
 
-from bridge.adapters.storage.billing import AUDIT, INVOICES, SqlInvoices
+from bridge.adapters.storage.billing import AUDIT, INVOICES, LEDGER, SqlInvoices, ledger_record
 from bridge.adapters.storage.limits import RECEIPTS
 from bridge.adapters.storage.models import (
     LimitsDocumentRow,
@@ -26,6 +26,7 @@ from bridge.domain.invoice import Invoice
 from bridge.domain.membership import Membership
 from bridge.services.ports import (
     AuditRecord,
+    LedgerRecord,
     MembershipHit,
     ReceiptRecord,
     SiteListing,
@@ -164,6 +165,12 @@ class SqlConsole:
             .order_by(DOCS.c.site_id)
         ).scalars()
         return [int(x) for x in rows]
+
+    def ledger(self, membership_id: int, offset: int, limit: int) -> tuple[list[LedgerRecord], int]:
+        stmt = select(LEDGER).where(LEDGER.c.membership_id == membership_id)
+        total = self._count(stmt)
+        rows = self._s.execute(stmt.order_by(LEDGER.c.id.desc()).offset(offset).limit(limit))
+        return [ledger_record(r) for r in rows.mappings()], total
 
     def receipts(self, offset: int, limit: int) -> tuple[list[ReceiptRecord], int]:
         stmt = select(RECEIPTS)

@@ -28,7 +28,7 @@ from bridge.services.context import Actor, operator_named
 from bridge.services.operator import MembershipInput
 
 PER_PAGE = 25
-LEDGER_SHOWN = 50
+LEDGER_PER_PAGE = 25
 ACTIONS = ("plan", "overrides", "cancel", "balance", "refund")
 Errors = dict[str, list[str]]
 
@@ -92,7 +92,9 @@ def memberships() -> Page:
 def _detail_page(membership_id: int, errors: Errors, action: str = "", status: int = 200) -> Page:
     ctx = _ctx()
     try:
-        detail = backoffice.membership_detail(ctx, membership_id)
+        detail = backoffice.membership_detail(ctx, membership_id, 0, 0)
+        number, pages, offset = _paginate(detail.ledger_total, LEDGER_PER_PAGE)
+        detail = backoffice.membership_detail(ctx, membership_id, offset, LEDGER_PER_PAGE)
     except BridgeError:
         return _problem("No such membership", "Search for it on the Memberships page.", 404)
     m = detail.membership
@@ -101,7 +103,9 @@ def _detail_page(membership_id: int, errors: Errors, action: str = "", status: i
         status,
         detail=detail,
         m=m,
-        ledger=detail.ledger[-LEDGER_SHOWN:],
+        ledger=detail.ledger,
+        page=number,
+        pages=pages,
         money=_money,
         plans=plan_options(ctx.catalog),
         limit_keys=SCALAR_LIMITS,
@@ -270,7 +274,7 @@ def act(membership_id: int, action: str) -> Page:
         return _problem("No such action", "Choose an action on the membership's page.", 404)
     ctx = _ctx()
     try:
-        detail = backoffice.membership_detail(ctx, membership_id)
+        detail = backoffice.membership_detail(ctx, membership_id, 0, 0)
         site_id = backoffice.first_site(ctx, membership_id)
     except BridgeError as exc:
         return _problem("This membership cannot be changed here", exc.message, 404)
