@@ -437,6 +437,7 @@ def test_sites_show_versions_errors_and_repush_selected_or_dead(seeded: Flask) -
     token = csrf(client)
     html = client.get("/admin/sites?show=dead").get_data(as_text=True)
     assert "2 sites" in html and "HTTP 500 from 127.0.0.1" in html and "dead" in html
+    assert "dead: <strong>2</strong>" in html
     answer = client.post(
         "/admin/sites/repush", data={"csrf": token, "which": "dead", "reason": "site is back"}
     )

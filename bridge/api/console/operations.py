@@ -112,8 +112,10 @@ def sites() -> Page:
     number, pages, offset = _paginate(total, PER_PAGE)
     rows, total = backoffice.sites(ctx, which, offset, PER_PAGE)
     queued = request.args.get("queued", "")
+    counts = {f: backoffice.sites(ctx, f, 0, 0)[1] for f in ("behind", "dead")}
     return _page(
         "sites.html",
+        counts=counts,
         rows=rows,
         state=push_state,
         total=total,
