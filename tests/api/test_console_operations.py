@@ -313,7 +313,10 @@ def test_put_on_plan_override_cancel_and_refund_through_the_use_cases(seeded: Fl
         f"/admin/memberships/{mid}/plan",
         data={"csrf": token, "plan": "basic:1-year", "reason": "moved by support"},
     ).get_data(as_text=True)
-    assert "Put the membership on Basic, billed every 1 year at 120.00 USD" in preview
+    assert (
+        "Put the membership on Basic (now premium at 29.00 USD every 1 month), billed every "
+        "1 year at 120.00 USD" in preview
+    )
     assert "basic at 120.00 USD every 1 year" in confirm(
         "plan", plan="basic:1-year", reason="moved by support"
     )

@@ -151,7 +151,9 @@ def _plan(m: Membership, site_id: int, form: Mapping[str, str], errors: Errors) 
         plan=plan.id, billing=billing, raw={"plan": plan.id, "billing": billing.to_json()}
     )
     sentence = (
-        f"Put the membership on {plan.name}, billed every {billing.describe()} at "
+        f"Put the membership on {plan.name} (now {m.plan} at "
+        f"{_money(m.plan_price_minor, m.currency)} every {m.billing.describe()}), billed every "
+        f"{billing.describe()} at "
         f"{_money(price, catalog.currency)} (today's price), from now, as paid; its open "
         f"invoices are voided; its balance ({_money(m.balance_minor, m.currency)}) and limits "
         "overrides are kept."
