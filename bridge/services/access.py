@@ -33,6 +33,18 @@ def forget_used_tokens(ctx: Context) -> int:
     return forgotten
 
 
+def use_form_once(ctx: Context, nonce: str, valid_for: timedelta = timedelta(hours=1)) -> bool:
+    """A console confirmation is acted on once: True the first time its nonce is seen, False
+    after (a second click, a reload of the post), so an action is never done twice."""
+    try:
+        with ctx.uow() as uow:
+            uow.tokens.use(f"form:{nonce}"[:64], ctx.now() + valid_for, ctx.now())
+            uow.commit()
+    except Duplicate:
+        return False
+    return True
+
+
 def use_operator_token(ctx: Context, payload: Mapping[str, Any], how: str) -> bool:
     """A console sign-in token is used once; the sign-in goes to the audit log."""
     who = f"wp:{payload['login']}#{payload['user_id']}"

@@ -21,12 +21,15 @@ class Actor:
     kind: ActorKind
     site_id: int | None = None
     user_id: int | None = None
+    name: str | None = None  # the operator's WordPress user when known (the console)
 
     @property
     def label(self) -> str:
         """A short, stable text for the audit log and the ledger."""
         if self.kind == "owner":
             return f"owner:user:{self.user_id}@site:{self.site_id}"
+        if self.name:
+            return f"{self.kind}:{self.name}"
         return self.kind
 
     @property
@@ -37,6 +40,11 @@ class Actor:
 OPERATOR = Actor("operator")
 NETWORK = Actor("network")
 SYSTEM = Actor("system")
+
+
+def operator_named(who: str) -> Actor:
+    """The operator as a WordPress user ("wp:login#id"), as the console signs them in."""
+    return Actor("operator", name=who)
 
 
 def owner(site_id: int, user_id: int | None) -> Actor:

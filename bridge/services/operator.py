@@ -70,7 +70,14 @@ class MembershipInput:
     raw: dict[str, Any] = field(default_factory=dict)  # for the audit log
 
 
-def put_membership(ctx: Context, site_id: int, doc: MembershipInput, actor: Actor) -> SiteView:
+def _why(details: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    """The audit details, with the operator's reason when one was given (the console)."""
+    return {**details, "reason": reason} if reason else details
+
+
+def put_membership(
+    ctx: Context, site_id: int, doc: MembershipInput, actor: Actor, reason: str | None = None
+) -> SiteView:
     """Operator: put a site on a plan, or import an existing customer with their dates."""
     now = ctx.now()
     with ctx.uow() as uow:
@@ -108,10 +115,10 @@ def put_membership(ctx: Context, site_id: int, doc: MembershipInput, actor: Acto
             after,
             "import",
             after.balance_minor - balance_before,
-            "membership set by operator",
+            reason or "membership set by operator",
             actor,
         )
-        audit(ctx, uow, actor, "membership.put", f"site:{site_id}", {"doc": doc.raw})
+        audit(ctx, uow, actor, "membership.put", f"site:{site_id}", _why({"doc": doc.raw}, reason))
         uow.commit()
     from bridge.services.sites import site_view
 
@@ -189,6 +196,7 @@ def put_overrides(
     limits: Limits | None,
     actor: Actor,
     scope: Literal["membership", "site"] = "membership",
+    reason: str | None = None,
 ) -> SiteView:
     """Operator limits overrides, replacing the merged value key by key (§2)."""
     stored = limits_json(limits)
@@ -204,7 +212,12 @@ def put_overrides(
             after = replace(m, overrides=limits, version=m.version + 1)
             save_membership(ctx, uow, membership_id, m, after)
         audit(
-            ctx, uow, actor, "overrides.put", f"site:{site_id}", {"scope": scope, "limits": stored}
+            ctx,
+            uow,
+            actor,
+            "overrides.put",
+            f"site:{site_id}",
+            _why({"scope": scope, "limits": stored}, reason),
         )
         uow.commit()
     from bridge.services.sites import site_view
@@ -213,7 +226,11 @@ def put_overrides(
 
 
 def cancel_membership(
-    ctx: Context, site_id: int, mode: Literal["end_of_term", "immediate"], actor: Actor
+    ctx: Context,
+    site_id: int,
+    mode: Literal["end_of_term", "immediate"],
+    actor: Actor,
+    reason: str | None = None,
 ) -> SiteView:
     """At the end of term (nothing refunded) or now (the unused value to the balance) (§7)."""
     fallback = ctx.settings.fallback_plan
@@ -239,10 +256,12 @@ def cancel_membership(
                 after,
                 "cancellation_credit",
                 credit,
-                "unused time at cancellation",
+                f"unused time at cancellation: {reason}"
+                if reason
+                else "unused time at cancellation",
                 actor,
             )
-        audit(ctx, uow, actor, "membership.cancel", f"site:{site_id}", {"mode": mode})
+        audit(ctx, uow, actor, "membership.cancel", f"site:{site_id}", _why({"mode": mode}, reason))
         uow.commit()
     from bridge.services.sites import site_view
 

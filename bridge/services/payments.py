@@ -65,6 +65,7 @@ def pay_invoice(
     amount_minor: int | None = None,
     amount_text: str = "",
     currency: str | None = None,
+    reason: str | None = None,
 ) -> PaymentView:
     """Mark an invoice paid and apply what it pays for; paying twice changes nothing (§10)."""
     with ctx.uow() as uow:
@@ -72,13 +73,18 @@ def pay_invoice(
         if found is None:
             raise NotFound("There is no such invoice.", "invoice_not_found")
         check_payment(found, amount_minor, amount_text, currency)
-        outcome, paid = settle(ctx, uow, found, reference, actor)
+        outcome, paid = settle(ctx, uow, found, reference, actor, reason)
         uow.commit()
     return {"invoice": invoice_view(paid), "status": outcome}
 
 
 def settle(
-    ctx: Context, uow: UnitOfWork, found: Invoice, reference: str | None, actor: Actor
+    ctx: Context,
+    uow: UnitOfWork,
+    found: Invoice,
+    reference: str | None,
+    actor: Actor,
+    reason: str | None = None,
 ) -> tuple[Outcome, Invoice]:
     """Apply a matching payment of `found` inside the caller's transaction (see the module doc)."""
     if found.status == "paid":
@@ -113,10 +119,11 @@ def settle(
                 actor,
                 "invoice.pay",
                 f"invoice:{found.id}",
-                {"number": found.number, "reference": reference},
+                {"number": found.number, "reference": reference}
+                | ({"reason": reason} if reason else {}),
             )
             return "paid", paid
-    return "credited", _credit(ctx, uow, found, m, reference, actor)
+    return "credited", _credit(ctx, uow, found, m, reference, actor, reason)
 
 
 def _kind(found: Invoice) -> str:
@@ -180,6 +187,7 @@ def _credit(
     m: Membership,
     reference: str | None,
     actor: Actor,
+    reason: str | None = None,
 ) -> Invoice:
     """Money for something that no longer applies becomes credit: never refused, never lost."""
     amount = found.amount_due_minor
@@ -210,7 +218,8 @@ def _credit(
         actor,
         "invoice.credited",
         f"invoice:{found.id}",
-        {"number": found.number, "amount_minor": amount, "reason": why},
+        {"number": found.number, "amount_minor": amount, "reason": why}
+        | ({"reason": reason, "credited_because": why} if reason else {}),
     )
     credited = uow.invoices.get(found.id)
     assert credited is not None

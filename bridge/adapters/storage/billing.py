@@ -63,6 +63,10 @@ class SqlInvoices:
             Invoice(**{name: r[name] for name in names}, lines=tuple(lines[r["id"]])) for r in rows
         ]
 
+    def from_rows(self, rows: list[RowMapping]) -> list[Invoice]:
+        """Invoices (with their lines) of rows of the invoices table."""
+        return self._invoices(rows)
+
     def _next_number(self) -> int:
         """Gapless numbers: the counter row stays locked until the invoice's transaction ends."""
         value = self._s.execute(
@@ -211,7 +215,7 @@ class SqlInvoices:
         return self._invoices(list(self._s.execute(stmt).mappings()))
 
 
-def _ledger(row: RowMapping) -> LedgerRecord:
+def ledger_record(row: RowMapping) -> LedgerRecord:
     return LedgerRecord(
         id=row["id"],
         kind=row["kind"],
@@ -256,13 +260,13 @@ class SqlLedger:
             )
             .returning(LEDGER)
         )
-        return _ledger(result.mappings().one())
+        return ledger_record(result.mappings().one())
 
     def of_membership(self, membership_id: int) -> list[LedgerRecord]:
         rows = self._s.execute(
             select(LEDGER).where(LEDGER.c.membership_id == membership_id).order_by(LEDGER.c.id)
         ).mappings()
-        return [_ledger(r) for r in rows]
+        return [ledger_record(r) for r in rows]
 
 
 class SqlAudit:
