@@ -160,12 +160,15 @@ def start_membership(
     billing: BillingOption | None,
     at: datetime,
     currency: str | None = None,
+    price_minor: int | None = None,
 ) -> Membership:
-    """A new membership on a plan from `at`: a trial when the plan has trial days."""
+    """A new membership on a plan from `at`: a trial when the plan has trial days. An agreed
+    `price_minor` (an imported customer's) may be for a billing option the catalog no longer
+    lists; without one, the catalog must offer the option."""
     at = require_utc(at)
     plan = _plan(catalog, plan_id)
     billing = billing or plan.billing
-    price = plan.price_for(billing)
+    price = price_minor if price_minor is not None else plan.price_for(billing)
     if price is None:
         raise ValueError(f"{plan.name} is not billed every {billing.describe()}")
     if plan.trial_days > 0 and not billing.is_once:

@@ -163,7 +163,7 @@ def _membership_from_input(
     if balance is None:
         balance = current.balance_minor if current else 0
     anchor = doc.anchor or now
-    base = start_membership(catalog, plan.id, billing, anchor)
+    base = start_membership(catalog, plan.id, billing, anchor, price_minor=price)
     if billing.is_once:
         start, end = anchor, None
     else:

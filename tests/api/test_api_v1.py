@@ -346,3 +346,18 @@ def test_a_checkout_token_is_exchanged_once_at_start(
     assert api_client.get("/checkout/start", query_string=query).status_code in (302, 303)
     again = api_client.get("/checkout/start", query_string=query)
     assert again.status_code in (400, 401, 403, 409)
+
+
+def test_putting_a_site_on_a_billing_its_plan_does_not_offer_is_a_clear_error_not_a_500(
+    api_app: Flask, api_client: FlaskClient
+) -> None:
+    add_site(api_app)
+    weekly = {"plan": "premium", "billing": {"every": 1, "unit": "week"}}
+    assert error_of(
+        api_client.put("/api/v1/sites/2/membership", json=weekly, headers=operator())
+    ) == (400, "invalid_request")
+    priced = {**weekly, "price": "7.00"}  # agreed terms the catalog does not list: an import
+    response = api_client.put("/api/v1/sites/2/membership", json=priced, headers=operator())
+    assert response.status_code == 200, response.get_json()
+    membership = response.get_json()["membership"]
+    assert (membership["billing"], membership["price"]) == ({"every": 1, "unit": "week"}, "7.00")
