@@ -8,7 +8,8 @@ Fixtures:
   It runs this checkout's code (`python -m bridge`, PYTHONPATH set to it), never whatever
   the `bridge` script of the virtualenv points to. A module that sets `BRIDGE_CATALOG` (a YAML
   file with a `catalog:` section) serves that catalog instead of config.yaml's; every other
-  setting stays config.yaml's.
+  setting stays config.yaml's. A module that sets `BRIDGE_GATEWAY` (e.g. "manual") runs the
+  bridge on that payment gateway instead of `test`.
 - `browser` (module): Chromium launched by Playwright from /usr/bin/chromium.
 - `journey` (function): a fresh subsite whose owner's membership the bridge knows, a browser
   page, and `shot(name)` saving screenshots to <artifacts>/e2e/<test name>/NN-name.png.
@@ -89,7 +90,7 @@ def bridge_server(
         "BRIDGE_QUEUE_BACKEND": "sqlite",
         "BRIDGE_QUEUE_PATH": str(state / "queue.db"),
         "BRIDGE_WORDPRESS_URL": wp_network.url,
-        "BRIDGE_GATEWAY": "test",
+        "BRIDGE_GATEWAY": getattr(request.module, "BRIDGE_GATEWAY", "test"),
     }
     command = [sys.executable, "-m", "bridge", "serve"]
     proc = start_server(
@@ -104,7 +105,8 @@ def bridge_server(
         )
         with requests.get(f"{bridge_url}/healthz", timeout=10) as health:
             assert health.status_code == 200, health.text
-        yield BridgeServer(bridge_url, admin_token, log_path, bridge_secret)
+        settings_env = {k: v for k, v in env.items() if k.startswith("BRIDGE_")}
+        yield BridgeServer(bridge_url, admin_token, log_path, bridge_secret, settings_env)
     finally:
         stop_server(proc)
 

@@ -26,6 +26,8 @@ class BridgeServer:
     admin_token: str
     log_path: Path
     secret: str = ""
+    # The BRIDGE_* environment it runs with (its database), for set-up in the test's own process.
+    env: dict[str, str] = field(default_factory=dict)
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         response = requests.request(
