@@ -69,7 +69,7 @@ def axe_log(shots: Shots) -> Iterator[list[str]]:
     """Every axe finding of the module, written next to the screenshots."""
     found: list[str] = []
     yield found
-    (shots.folder / "axe.txt").write_text("\n".join(found or ["no violation"]) + "\n")
+    (shots.folder / "axe.txt").write_text("\n".join(found) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,9 @@ def check_axe(page: Any, state: str, log: list[str]) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
-    for violation in results.response["violations"]:
+    violations = results.response["violations"]
+    log.append(f"{state}: {len(results.response['passes'])} rules passed, {len(violations)} failed")
+    for violation in violations:
         rule, impact = violation["id"], violation.get("impact")
         targets = [n.get("target") for n in violation.get("nodes", [])][:3]
         log.append(f"{state}: {rule} ({impact}) {targets}")
