@@ -518,3 +518,15 @@ def test_dashboard_figures_match_the_apis(seeded: Flask) -> None:
     assert re.search(r'id="open-invoices">1<', html)
     assert re.search(r'id="dead-pushes">1<', html)
     assert re.search(r'id="refused">1<', html)
+
+
+def test_a_zero_limit_with_nothing_used_is_not_a_full_bar() -> None:
+    from bridge.api.console.members import usage_rows
+    from bridge.domain.catalog import parse_limits
+    from bridge.domain.limits import merge_limits
+    from bridge.domain.membership import Usage
+
+    limits = merge_limits(parse_limits({"custom_domains": 0, "users": 0}), [])
+    rows = {r["key"]: r for r in usage_rows(Usage(custom_domains=0, users=1), limits)}
+    assert rows["custom_domains"]["percent"] == 0
+    assert rows["users"]["percent"] == 100

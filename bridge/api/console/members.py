@@ -131,7 +131,11 @@ def usage_rows(usage: Any, limits: Any) -> list[dict[str, Any]]:
         if limit == UNLIMITED:
             rows.append({"key": key, "used": used, "limit": "unlimited", "percent": None})
         else:
-            percent = 100 if limit == 0 else min(100, round(100 * used / int(limit)))
+            # A zero limit with nothing used is not a full (red) bar: nothing is over it.
+            if limit == 0:
+                percent = 100 if used > 0 else 0
+            else:
+                percent = min(100, round(100 * used / int(limit)))
             rows.append({"key": key, "used": used, "limit": limit, "percent": percent})
     return rows
 
