@@ -47,7 +47,6 @@ def _op(
     *,
     body: dict[str, Any] | None = None,
     params: list[dict[str, Any]] | None = None,
-    operator: bool = False,
 ) -> dict[str, Any]:
     if body is not None:
         # Every body goes through the same parser: malformed JSON (400) and its size (413).
@@ -202,7 +201,6 @@ def spec() -> dict[str, Any]:
                     (400, 401, 403, 404, 409, 422),
                     body={"type": "object", "properties": {"reference": {"type": "string"}}},
                     params=[_path("invoice_id")],
-                    operator=True,
                 )
             },
             "/api/v1/sites/{site_id}/scheduled-change": {
@@ -237,7 +235,6 @@ def spec() -> dict[str, Any]:
                         },
                     },
                     params=[SITE],
-                    operator=True,
                 )
             },
             "/api/v1/sites/{site_id}/overrides": {
@@ -253,7 +250,6 @@ def spec() -> dict[str, Any]:
                         },
                     },
                     params=[SITE, _query("scope", "membership (default) or site")],
-                    operator=True,
                 )
             },
             "/api/v1/sites/{site_id}/cancellation": {
@@ -279,7 +275,6 @@ def spec() -> dict[str, Any]:
                         "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
                     },
                     params=[SITE],
-                    operator=True,
                 )
             },
             "/api/v1/sites/{site_id}/refunds": {
@@ -293,7 +288,6 @@ def spec() -> dict[str, Any]:
                         "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
                     },
                     params=[SITE],
-                    operator=True,
                 )
             },
             "/api/v1/sites/{site_id}/ledger": {
@@ -317,7 +311,6 @@ def spec() -> dict[str, Any]:
                     "Let time pass now: renewals, dunning, expiry (the worker does it periodically)",
                     _ok("Counts of what happened"),
                     (401, 403),
-                    operator=True,
                 )
             },
         },

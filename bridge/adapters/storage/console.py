@@ -22,6 +22,7 @@ from bridge.adapters.storage.models import (
     MembershipRow,
     SiteRow,
 )
+from bridge.adapters.storage.repositories import site_listing, site_listing_query
 from bridge.domain.invoice import Invoice
 from bridge.domain.membership import Membership
 from bridge.services.ports import (
@@ -112,27 +113,8 @@ class SqlConsole:
         )
         return SqlInvoices(self._s).from_rows(rows), total
 
-    def _site_rows(self) -> Select[Any]:
-        return (
-            select(
-                SITES.c.id,
-                SITES.c.url,
-                SITES.c.name,
-                MEMBERSHIPS.c.plan,
-                MEMBERSHIPS.c.status,
-                DOCS.c.desired_version,
-                DOCS.c.applied_version,
-                DOCS.c.attempts,
-                DOCS.c.dead,
-                DOCS.c.last_error,
-            )
-            .outerjoin(MEMBERSHIPS, MEMBERSHIPS.c.id == SITES.c.membership_id)
-            .outerjoin(DOCS, DOCS.c.site_id == SITES.c.id)
-            .where(SITES.c.deleted_at.is_(None))
-        )
-
     def sites(self, which: str, offset: int, limit: int) -> tuple[list[SiteListing], int]:
-        stmt = self._site_rows()
+        stmt = site_listing_query()
         if which == "dead":
             stmt = stmt.where(DOCS.c.dead.is_(True))
         elif which == "behind":
@@ -141,21 +123,7 @@ class SqlConsole:
             )
         total = self._count(stmt)
         rows = self._s.execute(stmt.order_by(SITES.c.id).offset(offset).limit(limit)).mappings()
-        return [
-            SiteListing(
-                site_id=r["id"],
-                url=r["url"],
-                name=r["name"],
-                plan=r["plan"],
-                status=r["status"],
-                desired_version=r["desired_version"],
-                applied_version=r["applied_version"],
-                attempts=r["attempts"] or 0,
-                dead=bool(r["dead"]),
-                last_error=r["last_error"],
-            )
-            for r in rows
-        ], total
+        return [site_listing(r) for r in rows], total
 
     def dead_sites(self) -> list[int]:
         rows = self._s.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import (
@@ -135,39 +135,44 @@ class SqlSites:
         return None if value is None else int(value)
 
     def listing(self) -> list[SiteListing]:
-        rows = self._s.execute(
-            select(
-                SITES.c.id,
-                SITES.c.url,
-                SITES.c.name,
-                MEMBERSHIPS.c.plan,
-                MEMBERSHIPS.c.status,
-                DOCS.c.desired_version,
-                DOCS.c.applied_version,
-                DOCS.c.attempts,
-                DOCS.c.dead,
-                DOCS.c.last_error,
-            )
-            .outerjoin(MEMBERSHIPS, MEMBERSHIPS.c.id == SITES.c.membership_id)
-            .outerjoin(DOCS, DOCS.c.site_id == SITES.c.id)
-            .where(SITES.c.deleted_at.is_(None))
-            .order_by(SITES.c.id)
-        ).mappings()
-        return [
-            SiteListing(
-                site_id=r["id"],
-                url=r["url"],
-                name=r["name"],
-                plan=r["plan"],
-                status=r["status"],
-                desired_version=r["desired_version"],
-                applied_version=r["applied_version"],
-                attempts=r["attempts"] or 0,
-                dead=bool(r["dead"]),
-                last_error=r["last_error"],
-            )
-            for r in rows
-        ]
+        rows = self._s.execute(site_listing_query().order_by(SITES.c.id)).mappings()
+        return [site_listing(r) for r in rows]
+
+
+def site_listing_query() -> Select[Any]:
+    """Live sites with their plan and push state: the operator's lists (CLI and console)."""
+    return (
+        select(
+            SITES.c.id,
+            SITES.c.url,
+            SITES.c.name,
+            MEMBERSHIPS.c.plan,
+            MEMBERSHIPS.c.status,
+            DOCS.c.desired_version,
+            DOCS.c.applied_version,
+            DOCS.c.attempts,
+            DOCS.c.dead,
+            DOCS.c.last_error,
+        )
+        .outerjoin(MEMBERSHIPS, MEMBERSHIPS.c.id == SITES.c.membership_id)
+        .outerjoin(DOCS, DOCS.c.site_id == SITES.c.id)
+        .where(SITES.c.deleted_at.is_(None))
+    )
+
+
+def site_listing(r: RowMapping) -> SiteListing:
+    return SiteListing(
+        site_id=r["id"],
+        url=r["url"],
+        name=r["name"],
+        plan=r["plan"],
+        status=r["status"],
+        desired_version=r["desired_version"],
+        applied_version=r["applied_version"],
+        attempts=r["attempts"] or 0,
+        dead=bool(r["dead"]),
+        last_error=r["last_error"],
+    )
 
 
 class SqlCustomers:
