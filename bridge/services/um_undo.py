@@ -1,8 +1,8 @@
 """Use case: `bridge import ultimate-multisite --undo BATCH`, removing what one import created.
 
-Refused (UmImportRefused, every reason listed) unless BATCH is the latest import not undone and
-nothing happened on what it created since: each membership still at the version the import left
-(no change, renewal or cancellation), with no invoice, quote or ledger entry, and each
+Refused (UmImportRefused, every reason listed) unless nothing happened on what BATCH created
+since: each membership still at the version the last import left it (no change, renewal or
+cancellation in the bridge), with no invoice, quote or ledger entry, and each
 site.created membership it emptied still as the import left it. Then the memberships go, their
 customers too when nothing else holds them, moved sites return to their membership (which is
 active again), sites the bridge first heard of from the import are detached (the default plan's
@@ -23,11 +23,8 @@ from bridge.services.ports import ImportRecord, UnitOfWork
 from bridge.services.um_import import SOURCE
 
 
-def _problems(uow: UnitOfWork, batch_id: int, records: list[ImportRecord]) -> list[str]:
+def _problems(uow: UnitOfWork, records: list[ImportRecord]) -> list[str]:
     problems: list[str] = []
-    later = [b.id for b in uow.imports.batches(SOURCE) if b.id > batch_id and b.undone_at is None]
-    if later:
-        problems.append(f"import batch {later[-1]} came after it; undo that one first")
     for r in records:
         if r.kind == "membership":
             try:
@@ -64,7 +61,7 @@ def undo_import(ctx: Context, batch_id: int, actor: Actor, who: str) -> list[str
         if batch.undone_at is not None:
             raise UmImportRefused(f"Import batch {batch_id} was undone already.")
         records = uow.imports.of_batch(batch_id)
-        problems = _problems(uow, batch_id, records)
+        problems = _problems(uow, records)
         if problems:
             raise UmImportRefused(
                 f"Import batch {batch_id} cannot be undone: " + "; ".join(problems) + "."
