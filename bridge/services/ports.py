@@ -18,6 +18,7 @@ from bridge.domain.invoice import Invoice
 from bridge.domain.limits import Limits
 from bridge.domain.membership import Membership, Selection, Site, Usage
 from bridge.domain.quote import QuoteLine, Totals
+from bridge.services.import_ports import ImportRepository
 
 
 class Clock(Protocol):
@@ -232,38 +233,6 @@ class AuditRecord:
     at: datetime
 
 
-@dataclass(frozen=True)
-class ImportBatchRecord:
-    """One run of an import (`bridge import ultimate-multisite`) and its report."""
-
-    id: int
-    source: str
-    network: str
-    actor: str
-    catalog_before: int | None
-    catalog_after: int | None
-    report: Mapping[str, Any]
-    created_at: datetime
-    undone_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ImportRecord:
-    """What an import wrote for one source row: the bridge's id, what was written, the batch
-    that created it and the membership version it left (to see later changes in the bridge)."""
-
-    id: int
-    batch_id: int
-    last_batch_id: int
-    source: str
-    kind: str
-    source_id: str
-    bridge_id: str
-    written: Mapping[str, Any]
-    written_version: int | None
-    data: Mapping[str, Any]
-
-
 # ---------------------------------------------------------------------------- repositories
 
 
@@ -441,45 +410,6 @@ class ConsoleReads(Protocol):
 
     def count_invoices(self, status: str) -> int: ...
     def count_refused_since(self, at: datetime) -> int: ...
-
-
-class ImportRepository(Protocol):
-    """Import batches and the remembered id mapping, plus the removals `--undo` needs."""
-
-    def start_batch(
-        self, source: str, network: str, actor: str, catalog_before: int | None, at: datetime
-    ) -> int: ...
-    def finish_batch(
-        self, batch_id: int, catalog_after: int | None, report: Mapping[str, Any]
-    ) -> None: ...
-    def batch(self, batch_id: int) -> ImportBatchRecord | None: ...
-    def batches(self, source: str) -> list[ImportBatchRecord]: ...
-    def mark_undone(self, batch_id: int, at: datetime) -> None: ...
-    def record(self, source: str, kind: str, source_id: str) -> ImportRecord | None: ...
-    def of_batch(self, batch_id: int) -> list[ImportRecord]: ...
-    def remember(
-        self,
-        batch_id: int,
-        source: str,
-        kind: str,
-        source_id: str,
-        bridge_id: str,
-        written: Mapping[str, Any],
-        written_version: int | None,
-        data: Mapping[str, Any],
-    ) -> None:
-        """Insert the record, or update it (keeping the batch that created it)."""
-        ...
-
-    def forget(self, record_id: int) -> None: ...
-    def activity(self, membership_id: int) -> int:
-        """Invoices, quotes and ledger entries of a membership (0: nothing happened on it)."""
-        ...
-
-    def delete_membership(self, membership_id: int) -> None: ...
-    def detach_site(self, site_id: int) -> None: ...
-    def delete_customer_if_unused(self, customer_id: int) -> bool: ...
-    def customer_of_membership(self, membership_id: int) -> int | None: ...
 
 
 class UnitOfWork(Protocol):

@@ -17,9 +17,10 @@ from dataclasses import replace
 from bridge.errors import NotFound, UmImportRefused
 from bridge.services.catalog import revert_catalog
 from bridge.services.context import Actor, Context
+from bridge.services.import_ports import ImportRecord
 from bridge.services.journal import audit
 from bridge.services.limits import bump_site, save_membership
-from bridge.services.ports import ImportRecord, UnitOfWork
+from bridge.services.ports import UnitOfWork
 from bridge.services.um_import import SOURCE
 
 

@@ -19,7 +19,7 @@ from bridge.adapters.storage.models import (
     QuoteRow,
     SiteRow,
 )
-from bridge.services.ports import ImportBatchRecord, ImportRecord
+from bridge.services.import_ports import ImportBatchRecord, ImportRecord
 
 BATCHES = cast(Table, ImportBatchRow.__table__)
 RECORDS = cast(Table, ImportRecordRow.__table__)
