@@ -316,6 +316,12 @@ def map_membership(
     if start is None:
         report.skip("membership", m.id, "no date to start from")
         return None
+    anchor = start
+    if end is not None and not billing.is_once and boundary(start, billing, 1) != end:
+        # A month end clamped (Mar 31 - 1 month = Feb 28): renewals counted from Feb 28 would
+        # fall on the 28th; anchored at the period end they keep UM's day of the month.
+        anchor = end
+        report.note("membership", m.id, "anchored at its period end (a clamped month end)")
     trial_end = utc(m.date_trial_end) if status == "trialing" else None
     paid = (status == "active" and not billing.is_once) or (billing.is_once and m.times_billed > 0)
     membership = Membership(
@@ -323,7 +329,7 @@ def map_membership(
         billing=billing,
         plan_price_minor=prices.plan_minor,
         status=status,
-        anchor=start,
+        anchor=anchor,
         period_start=start,
         period_end=None if billing.is_once else (end or trial_end),
         currency=catalog.currency,

@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.domain.money import format_amount
+
 
 @dataclass(frozen=True)
 class MoneyCheck:
@@ -56,8 +58,6 @@ class Report:
 
     def lines(self) -> list[str]:
         """The report as text lines, in the order an operator reads it."""
-        from bridge.domain.money import format_amount
-
         cur = self.currency or "USD"
         out = ["Ultimate Multisite import report", f"currency: {cur}", "", "counts:"]
         out += [f"  {kind}: {n}" for kind, n in sorted(self.counts.items())]

@@ -117,10 +117,18 @@ def test_a_pending_membership_is_listed_not_imported() -> None:
 
 
 def test_period_ends_at_date_expiration_and_starts_one_period_before() -> None:
+    expiry = datetime(2026, 3, 24, 23, 59, 59)
+    _, members, _ = run(network([product(1)], [membership(1, date_expiration=expiry)]))
+    m = members.memberships[0].membership
+    assert m.period_end == expiry.replace(tzinfo=UTC)
+    assert m.period_start == m.anchor == datetime(2026, 2, 24, 23, 59, 59, tzinfo=UTC)
+
+
+def test_a_clamped_month_end_is_anchored_at_the_period_end_so_renewals_keep_the_day() -> None:
     _, members, _ = run(network([product(1)], [membership(1)]))
     m = members.memberships[0].membership
-    assert m.period_end == datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)
-    assert m.period_start == m.anchor == datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC)
+    assert m.period_end == m.anchor == datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)
+    assert m.period_start == datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC)
 
 
 def test_placeholder_expiry_1970_is_refused_for_a_live_membership() -> None:
