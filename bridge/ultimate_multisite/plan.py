@@ -145,6 +145,8 @@ def _assumptions(
         report.assume(
             f"taxes on ({mode}): the rate of the plan's tax category for the billing country"
         )
+        if taxes.inclusive:
+            report.assume("inclusive taxes: agreed prices and paid values include the tax")
 
 
 def _payments(network: UmNetwork, currency: str, report: Report) -> None:
