@@ -53,10 +53,13 @@ def um_sites(wp_network: WordPressNetwork) -> list[Site]:
 
 
 @pytest.fixture(scope="module")
-def um_urls(wp_network: WordPressNetwork, um_sites: list[Site]) -> tuple[str, str]:
+def um_urls(wp_network: WordPressNetwork, um_sites: list[Site]) -> Iterator[tuple[str, str]]:
     writer, reader = um_network.database_users(wp_network)
     um_network.build(writer, [s.owner_id for s in um_sites], [s.blog_id for s in um_sites])
-    return writer, reader
+    try:
+        yield writer, reader
+    finally:
+        um_network.reset(writer)
 
 
 @pytest.fixture

@@ -318,3 +318,18 @@ def build(writer_url: str, users: Sequence[int], blogs: Sequence[int]) -> None:
                 _insert(conn, "wp_blogmeta", {"blog_id": blog, "meta_key": key, "meta_value": value})  # fmt: skip
         _insert(conn, "wp_blogmeta", {"blog_id": blogs[0], "meta_key": "wu_limitations", "meta_value": limitations([("disk_space", True, _s("800"))])})  # fmt: skip
     engine.dispose()
+
+
+def reset(writer_url: str) -> None:
+    """Leave the shared network as the harness made it: no UM tables, meta or time zone."""
+    engine = create_engine(writer_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        for table in ("products", "customers", "memberships", "payments"):
+            conn.execute(text(f"DROP TABLE IF EXISTS wp_wu_{table}"))
+        for kind in ("product", "customer", "membership", "payment"):
+            conn.execute(text(f"DROP TABLE IF EXISTS wp_wu_{kind}meta"))
+        conn.execute(text("DROP TABLE IF EXISTS v1_wu_subscriptions"))
+        conn.execute(text("DELETE FROM wp_sitemeta WHERE meta_key = 'wp-ultimo_v2_settings'"))
+        conn.execute(text("DELETE FROM wp_blogmeta WHERE meta_key LIKE 'wu\\_%'"))
+        conn.execute(text("UPDATE wp_options SET option_value = '' WHERE option_name = 'timezone_string'"))  # fmt: skip
+    engine.dispose()
