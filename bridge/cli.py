@@ -354,9 +354,11 @@ def main() -> None:
 
 def _add_console_commands() -> None:
     from bridge.cli_console import admin_link, catalog
+    from bridge.cli_import import import_group
 
     cli.add_command(catalog)
     cli.add_command(admin_link)
+    cli.add_command(import_group)
 
 
 _add_console_commands()

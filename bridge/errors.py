@@ -33,7 +33,10 @@ BridgeError (bridge.domain.errors)
 │   ├── NoChange              the selection is what the membership already has (no_change)
 │   ├── Blocked               the change is blocked, e.g. usage above the new limits (blocked)
 │   ├── NoMembership          the site has no membership yet (no_membership)
-│   └── InsufficientBalance   the credit balance would go below zero (insufficient_balance)
+│   ├── InsufficientBalance   the credit balance would go below zero (insufficient_balance)
+│   └── UmImportRefused       an Ultimate Multisite network the import will not read or
+│                             write: WP Ultimo 1.x, another currency, no tables, an undo
+│                             of a batch something happened on (um_import_refused)
 ├── WordPressError            a push to the network failed; .retryable, .status           (500)
 │   ├── WordPressUnavailable  no answer, 5xx or 429: retry later
 │   └── PushRejected          the plugin refused the push (other 4xx): do not retry
@@ -73,6 +76,7 @@ __all__ = [
     "QuoteUsed",
     "ScenarioError",
     "StaleQuote",
+    "UmImportRefused",
     "Unauthorized",
     "Unprocessable",
     "WordPressError",
@@ -267,6 +271,12 @@ class InsufficientBalance(Unprocessable):
     """The credit balance would go below zero."""
 
     code = "insufficient_balance"
+
+
+class UmImportRefused(Unprocessable):
+    """`bridge import ultimate-multisite` refuses the network or the undo; the message says why."""
+
+    code = "um_import_refused"
 
 
 class WordPressError(BridgeError):

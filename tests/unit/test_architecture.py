@@ -289,3 +289,14 @@ def test_the_guard_would_notice_a_service_importing_sqlalchemy(tmp_path: Path) -
     found = _offenders([bad], ("sqlalchemy", "bridge.adapters"))
     assert set(found) == {"bad.py"}
     assert {"bridge.adapters.storage", "sqlalchemy"} <= set(found["bad.py"])
+
+
+def test_the_ultimate_multisite_mapping_is_pure() -> None:
+    """Rows in, catalog data + memberships + report out: no database, file or network I/O."""
+    files = _modules(BRIDGE / "ultimate_multisite")
+    assert len(files) >= 8
+    allowed = ("bridge.domain", "bridge.ultimate_multisite", "phpserialize")
+    offenders = {p.name: sorted(_outside(imported_modules(p), allowed)) for p in files}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    io_modules = ("os", "io", "socket", "subprocess", "pathlib", "zoneinfo", "urllib", "http")
+    assert _offenders(files, io_modules) == {}

@@ -282,6 +282,46 @@ class CatalogVersionRow(Base):
     created_at: Mapped[datetime]
 
 
+class ImportBatchRow(Base):
+    """One run of an import from another system (e.g. Ultimate Multisite), with its report."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(50))
+    network: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(200))
+    catalog_before: Mapped[int | None]
+    catalog_after: Mapped[int | None]
+    report: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    undone_at: Mapped[datetime | None]
+
+
+class ImportRecordRow(Base):
+    """What an import wrote for one row of the source: the bridge's id and what was written, so a
+    second run updates it (or sees the bridge changed it) and `--undo` can remove it."""
+
+    __tablename__ = "import_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    last_batch_id: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(30))
+    source_id: Mapped[str] = mapped_column(String(100))
+    bridge_id: Mapped[str] = mapped_column(String(100))
+    written: Mapped[dict[str, Any]]
+    written_version: Mapped[int | None]
+    data: Mapped[dict[str, Any]]
+
+    __table_args__ = (
+        Index(
+            "uq_import_records_source_kind_source_id", "source", "kind", "source_id", unique=True
+        ),
+    )
+
+
 __all__ = [
     "AuditEntry",
     "Base",
@@ -290,6 +330,8 @@ __all__ = [
     "Counter",
     "Customer",
     "DefaultLimitsRow",
+    "ImportBatchRow",
+    "ImportRecordRow",
     "InvoiceLineRow",
     "InvoiceRow",
     "LedgerEntry",
