@@ -333,7 +333,11 @@ class LimitsRepository(Protocol):
         next_attempt_at: datetime | None,
         at: datetime,
     ) -> LimitsState: ...
-    def behind(self, include_dead: bool) -> list[int]: ...
+    def behind(self, include_dead: bool, dead_due_at: datetime | None = None) -> list[int]:
+        """Sites whose applied version is behind: dead ones too with `include_dead`, or only
+        the dead ones whose slow retry is due at `dead_due_at`."""
+        ...
+
     def default_document(
         self, limits: Mapping[str, Any], document: Callable[[int], Mapping[str, Any]], at: datetime
     ) -> tuple[int, dict[str, Any]]:
