@@ -23,7 +23,8 @@ BridgeError (bridge.domain.errors)
 │   ├── Duplicate             a unique constraint: this was already recorded (duplicate)
 │   ├── StaleQuote            the membership changed since the quote (stale_quote)
 │   │   ├── QuoteExpired      the quote outlived its time to live (quote_expired)
-│   │   ├── QuoteUsed         the quote was committed already (stale_quote)
+│   │   ├── QuoteUsed         the quote was committed already (already_committed, with
+│   │   │                     the invoice's id and number: a lost answer can be retried)
 │   │   └── CatalogChanged    a new catalog version changed the quote's terms (catalog_changed)
 │   ├── PendingChange         a change invoice is still unpaid (pending_change)
 │   └── InvoiceClosed         the invoice is void, expired, ... (invoice_<status>)
@@ -189,14 +190,23 @@ class QuoteExpired(StaleQuote):
 
 
 class QuoteUsed(StaleQuote):
-    """The quote was committed already; a quote is used once."""
+    """The quote was committed already; a quote is used once. `details` names the invoice the
+    commit made, so a client that lost the first answer learns what it got."""
 
-    code = "stale_quote"
+    code = "already_committed"
 
     def __init__(
-        self, message: str = "This quote was already used.", code: str | None = None
+        self,
+        message: str = "This quote was already committed.",
+        code: str | None = None,
+        *,
+        invoice_id: str | None = None,
+        invoice_number: int | None = None,
     ) -> None:
         super().__init__(message, code)
+        self.details: dict[str, object] = {}
+        if invoice_id is not None:
+            self.details = {"invoice_id": invoice_id, "invoice_number": invoice_number}
 
 
 class CatalogChanged(StaleQuote):

@@ -9,6 +9,7 @@ handlers; Flask prefers a blueprint's handlers over these.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -46,8 +47,11 @@ def status_of(error: BridgeError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+def error_response(
+    status: int, code: str, message: str, details: Mapping[str, object] | None = None
+) -> Response:
+    """{"error": {"code", "message", ...details}}: details add fields, e.g. an invoice id."""
+    response = jsonify({"error": {**(details or {}), "code": code, "message": message}})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="plan-bridge"'
@@ -58,7 +62,7 @@ def _bridge_error(error: BridgeError) -> Response:
     status = status_of(error)
     if status >= 500:
         log.error("bridge error", extra={"code": error.code, "error": error.message})
-    return error_response(status, error.code, error.message)
+    return error_response(status, error.code, error.message, getattr(error, "details", None))
 
 
 def http_error(error: HTTPException) -> Response:

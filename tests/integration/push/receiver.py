@@ -34,6 +34,8 @@ class Received:
 class ReceiverState:
     webhook: Webhook
     applied: dict[int, int] = field(default_factory=dict)
+    # The last document each site applied (what the plugin would hold).
+    documents: dict[int, dict[str, Any]] = field(default_factory=dict)
     defaults_version: int = 0
     # Behaviours for the next requests, consumed in order: "ok", "503", "429", "400", "302"
     # (a redirect to this server's /elsewhere/), "hang" (no answer until `release` is set,
@@ -107,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
                 site_id = int(document["site_id"])
                 current = max(state.applied.get(site_id, 0), version)
                 state.applied[site_id] = current
+                if current == version:
+                    state.documents[site_id] = dict(document)
         answer: dict[str, Any] = {"applied_version": current}
         if current > version:
             answer["ignored"] = True
