@@ -9,6 +9,7 @@ the test's: the bridge under test reads the real time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,10 +86,8 @@ class Member:
 
     def kill(self) -> None:
         assert self.popen is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait(timeout=10)
 
     def stop(self) -> None:

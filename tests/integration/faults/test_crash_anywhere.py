@@ -85,6 +85,16 @@ def create_sites(url: str, receiver: Receiver) -> None:
         assert response.status_code == 204, response.text
 
 
+def logged_errors(folder: Path) -> list[str]:
+    """The processes' logged errors with their tracebacks (what a 500 left behind)."""
+    found = []
+    for log in sorted(folder.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if '"unexpected error"' in line or '"level": "error"' in line:
+                found.append(f"{log.name}: {line[:4000]}")
+    return found[:10]
+
+
 def expected_limits(runtime: Any, engine: Engine) -> dict[int, Any]:
     """Each live site's limits as its membership gives them now (the bridge's own rules)."""
     ctx = runtime.ctx
@@ -169,7 +179,7 @@ def test_kills_at_random_moments_lose_no_money_and_no_limits(backend: str, tmp_p
             cluster.stop()
             runtime.close()
             engine.dispose()
-    assert tally.failures == [], tally.failures[:20]
+    assert tally.failures == [], (tally.failures[:20], logged_errors(tmp_path))
     print(
         f"{backend}: {cluster.kills} kills in {rounds} rounds, {elapsed:.0f} s, audits passed; "
         f"answers: {dict(sorted(tally.answers.items()))}"
