@@ -38,7 +38,9 @@ BridgeError (bridge.domain.errors)
 ├── WordPressError            a push to the network failed; .retryable, .status           (500)
 │   ├── WordPressUnavailable  no answer, 5xx or 429: retry later
 │   └── PushRejected          the plugin refused the push (other 4xx): do not retry
-└── QueueNotBound             a push queued before the jobs were registered (wiring bug)   (500)
+├── QueueNotBound             a push queued before the jobs were registered (wiring bug)   (500)
+└── Unavailable               a part the request needs is down for now; retry later        (503)
+    └── DatabaseUnavailable   the database does not answer (restarting, unreachable, locked)
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ __all__ = [
     "ConcurrentChange",
     "ConfigError",
     "Conflict",
+    "DatabaseUnavailable",
     "Duplicate",
     "Forbidden",
     "InsufficientBalance",
@@ -75,6 +78,7 @@ __all__ = [
     "ScenarioError",
     "StaleQuote",
     "Unauthorized",
+    "Unavailable",
     "Unprocessable",
     "WordPressError",
     "WordPressUnavailable",
@@ -308,3 +312,22 @@ class QueueNotBound(BridgeError):
     """A push was enqueued before the jobs were registered (a wiring bug in the app factory)."""
 
     code = "queue_not_bound"
+
+
+class Unavailable(BridgeError):
+    """A part the request needs is down for now; the same request may succeed in a moment."""
+
+    code = "unavailable"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database did not answer (restarting, unreachable, out of connections, locked)."""
+
+    code = "database_unavailable"
+
+    def __init__(
+        self,
+        message: str = "The database is not answering right now; please try again in a moment.",
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code)

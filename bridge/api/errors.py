@@ -23,6 +23,7 @@ from bridge.errors import (
     NotEligible,
     NotFound,
     Unauthorized,
+    Unavailable,
     Unprocessable,
 )
 
@@ -37,6 +38,7 @@ STATUS: tuple[tuple[type[BridgeError], int], ...] = (
     (NotEligible, 422),
     (Unprocessable, 422),
     (ConfigError, 500),
+    (Unavailable, 503),
 )
 
 
@@ -55,12 +57,16 @@ def error_response(
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="plan-bridge"'
+    if status == 503:
+        response.headers["Retry-After"] = "1"
     return response
 
 
 def _bridge_error(error: BridgeError) -> Response:
     status = status_of(error)
-    if status >= 500:
+    if status == 503:
+        log.warning("unavailable", extra={"code": error.code, "error": error.message})
+    elif status >= 500:
         log.error("bridge error", extra={"code": error.code, "error": error.message})
     return error_response(status, error.code, error.message, getattr(error, "details", None))
 

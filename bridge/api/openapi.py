@@ -20,6 +20,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         "(already_committed, with its invoice_id and invoice_number), or the state moved on",
         413: "The body is over 256 KiB",
         422: "Well-formed but refused (no_change, blocked, not eligible, ...)",
+        503: "database_unavailable: the database is not answering (e.g. restarting); "
+        "send the same request again after Retry-After seconds",
     }
     return {
         str(s): {
@@ -52,6 +54,7 @@ def _op(
     if body is not None:
         # Every body goes through the same parser: malformed JSON (400) and its size (413).
         errors = tuple(sorted({*errors, 400, 413}))
+    errors = tuple(sorted({*errors, 503}))  # any call that reads the database
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {**ok, **_errors(*errors)},

@@ -145,9 +145,9 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """Start with `with Receiver(secret) as r:`; `r.url` is the network's URL."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, port: int = 0) -> None:
         self.state = ReceiverState(webhook=push_webhook(secret))
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.state = self.state
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
