@@ -17,7 +17,7 @@ from bridge.domain.errors import BridgeError
 from bridge.domain.lifecycle import start_membership
 from bridge.domain.membership import Usage
 from bridge.domain.proration import limits_of
-from bridge.errors import ConcurrentChange, Duplicate, InvalidRequest
+from bridge.errors import ConcurrentChange, Duplicate, InvalidRequest, Unavailable
 from bridge.services.context import NETWORK, Context
 from bridge.services.limits import bump_membership_sites, save_membership
 from bridge.services.payments import check_payment, locked_invoice, settle
@@ -78,8 +78,8 @@ def handle_event(ctx: Context, event_id: str, type: str, event: Event) -> str:
             return _apply_once(ctx, event_id, type, event)
         except Duplicate:
             return "duplicate"  # the same event delivered twice at once: the other recorded it
-        except InvalidRequest:
-            raise
+        except (InvalidRequest, Unavailable):
+            raise  # 400, or 503 so that the network sends it again: never a refused receipt
         except ConcurrentChange:
             if attempt == _ATTEMPTS:
                 raise
