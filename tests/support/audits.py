@@ -87,6 +87,27 @@ def audit(
     return failures
 
 
+def expected_limits(runtime: Any, engine: Engine) -> dict[int, Any]:
+    """Each live site's limits as its membership gives them now, by the bridge's own rules
+    (`runtime` is a `bridge.bootstrap.Runtime` on the same database)."""
+    from bridge.services.views import site_limits
+
+    ctx = runtime.ctx
+    with engine.connect() as conn:
+        site_ids = [int(s) for s in conn.execute(select(SITES.c.id)).scalars()]
+    out: dict[int, Any] = {}
+    with ctx.uow() as uow:
+        for site_id in site_ids:
+            site = uow.sites.get(site_id)
+            if site is None or site.deleted_at is not None:
+                continue
+            m = None if site.membership_id is None else uow.memberships.get(site.membership_id)
+            out[site_id] = site_limits(
+                ctx.catalog, m, site.domain(), ctx.settings.default_plan
+            ).to_json()
+    return out
+
+
 def _rows(scope: AuditScope, stmt: Any) -> list[Any]:
     return list(scope.conn.execute(stmt).mappings())
 

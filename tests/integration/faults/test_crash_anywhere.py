@@ -31,18 +31,17 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from bridge.adapters.storage import make_engine, migrate
 from bridge.bootstrap import bootstrap
 from bridge.config import load_settings
 from bridge.contract import events_webhook, sign_headers
-from bridge.services.views import site_limits
 from tests.integration.faults.cluster import Cluster, cluster_env
 from tests.integration.faults.workload import Tally, run_clients
 from tests.integration.push.receiver import Receiver
 from tests.integration.scale.fleet import SECRET, fresh_postgres, fresh_redis, site_created_body
-from tests.support.audits import SITES, audit
+from tests.support.audits import audit, expected_limits
 from tests.support.bridge_app import RecordingPusher
 
 pytestmark = pytest.mark.slow
@@ -93,24 +92,6 @@ def logged_errors(folder: Path) -> list[str]:
             if '"unexpected error"' in line or '"level": "error"' in line:
                 found.append(f"{log.name}: {line[:4000]}")
     return found[:10]
-
-
-def expected_limits(runtime: Any, engine: Engine) -> dict[int, Any]:
-    """Each live site's limits as its membership gives them now (the bridge's own rules)."""
-    ctx = runtime.ctx
-    with engine.connect() as conn:
-        site_ids = [int(s) for s in conn.execute(select(SITES.c.id)).scalars()]
-    out: dict[int, Any] = {}
-    with ctx.uow() as uow:
-        for site_id in site_ids:
-            site = uow.sites.get(site_id)
-            if site is None or site.deleted_at is not None:
-                continue
-            m = None if site.membership_id is None else uow.memberships.get(site.membership_id)
-            out[site_id] = site_limits(
-                ctx.catalog, m, site.domain(), ctx.settings.default_plan
-            ).to_json()
-    return out
 
 
 def converged_audit(
