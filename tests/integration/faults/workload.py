@@ -13,6 +13,7 @@ The seed fixes the choices, not the timing (threads and kills interleave differe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import secrets
@@ -64,6 +65,9 @@ class Tally:
 
     def note(self, what: str, response: requests.Response | None) -> None:
         key = f"{what} {'lost' if response is None else response.status_code}"
+        if response is not None and response.status_code in (409, 503):
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                key += f" {response.json()['error']['code']}"
         with self.lock:
             self.answers[key] += 1
             if response is not None and response.status_code >= 500:
