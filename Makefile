@@ -13,7 +13,7 @@ PORT ?= 8000
 DEBS := wordpress wordpress-theme-twentytwentythree php-cli php-mysql php-xml php-mbstring \
         php-curl mariadb-server chromium phpunit gettext redis-server postgresql systemd haproxy
 
-.PHONY: run demo test deps venv lint typecheck pytest phpunit php-lint bench clean
+.PHONY: run demo test deps venv lint typecheck pytest phpunit php-lint bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ bench: venv
 	$(BIN)/python bench/commit.py
 	$(BIN)/python bench/push.py
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)
+
+# The crash test for longer than `make test` gives it (RELIABILITY.md): SOAK_KILLS kills per
+# database or SOAK_S seconds of kills per database, whichever comes first; SEED= replays a seed.
+SOAK_KILLS ?= 1000
+SOAK_S ?= 900
+soak: venv
+	BRIDGE_FAULTS_KILLS=$(SOAK_KILLS) BRIDGE_FAULTS_BUDGET_S=$(SOAK_S) BRIDGE_FAULTS_SEED=$(SEED) \
+		$(BIN)/python -m pytest -s -p no:cacheprovider tests/integration/faults/test_crash_anywhere.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

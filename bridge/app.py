@@ -17,6 +17,7 @@ from bridge.api.state import KEY, AppState
 from bridge.bootstrap import Runtime, bootstrap
 from bridge.config import Settings, load_settings
 from bridge.contract import derive_key, events_webhook
+from bridge.services import backoffice
 from bridge.services.ports import Clock, Pusher
 
 __all__ = ["MAX_CONTENT_LENGTH", "build_app", "runtime_of"]
@@ -53,6 +54,7 @@ def build_app(
     else:
         runtime.runner.on_outcome = metrics.count_push
     metrics.watch_queue(runtime.queue.depth)
+    metrics.watch_alerts(lambda: backoffice.alert_counts(runtime.ctx))
 
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH

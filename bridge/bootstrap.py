@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.adapters.queue import HueyLimitsQueue, make_huey
+from bridge.adapters.queue import HueyLimitsQueue, make_consumer, make_huey
 from bridge.adapters.storage import make_engine, make_session_factory
 from bridge.adapters.storage.catalogs import SqlCatalogReader
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
@@ -47,6 +48,10 @@ class Runtime:
         """Raise if the database does not answer (for /healthz)."""
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def consumer(self, **options: Any) -> Any:
+        """A queue consumer (Huey's) whose scheduler checks the periodic jobs often enough."""
+        return make_consumer(self.queue.huey, self.jobs.check_every_s, **options)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -88,11 +93,19 @@ def bootstrap(
             max_attempts=settings.push.max_attempts,
             base_delay_s=settings.push.base_delay_s,
             max_delay_s=settings.push.max_delay_s,
+            dead_retry_s=settings.push.dead_retry_s,
+            dead_retry_max_s=settings.push.dead_retry_max_s,
         ),
         rand=rand,
         on_outcome=on_push_outcome,
     )
-    jobs = register_jobs(huey, runner, queue)
+    jobs = register_jobs(
+        huey,
+        runner,
+        queue,
+        reconcile_every_s=settings.jobs.reconcile_every_s,
+        roll_over_every_s=settings.jobs.roll_over_every_s,
+    )
     return Runtime(settings, ctx, engine, sessions, queue, jobs, runner, reader)
 
 

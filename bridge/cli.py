@@ -170,7 +170,7 @@ def serve(
 
 def _start_consumer(runtime: Runtime, settings: Settings, workers: int) -> Any:
     """Huey's consumer as threads of this process, then a reconcile so a crash loses nothing."""
-    consumer = runtime.queue.huey.create_consumer(
+    consumer = runtime.consumer(
         workers=workers,
         worker_type="thread",
         periodic=True,
@@ -219,7 +219,7 @@ def worker(ctx: click.Context, workers: int) -> None:
 
     runtime = bootstrap(settings)
     _catalog_start(runtime)
-    consumer = runtime.queue.huey.create_consumer(
+    consumer = runtime.consumer(
         workers=workers,
         worker_type="thread",
         periodic=True,

@@ -26,6 +26,10 @@ Environment variables (all optional):
     BRIDGE_PUSH_MAX_ATTEMPTS      8
     BRIDGE_PUSH_BASE_DELAY_S      2
     BRIDGE_PUSH_MAX_DELAY_S       600
+    BRIDGE_PUSH_DEAD_RETRY_S      900    (a dead push is tried again by the reconcile after this,
+    BRIDGE_PUSH_DEAD_RETRY_MAX_S  21600   doubling per dead round up to the max)
+    BRIDGE_JOBS_RECONCILE_EVERY_S 300    (the reconcile pass; any number of seconds >= 1)
+    BRIDGE_JOBS_ROLL_OVER_EVERY_S 60     (the roll-over: renewals, scheduled changes, dunning)
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ _TOP_KEYS = {
     "wordpress",
     "queue",
     "push",
+    "jobs",
 }
 
 
@@ -86,6 +91,18 @@ class PushSettings:
     max_attempts: int = 8
     base_delay_s: float = 2.0
     max_delay_s: float = 600.0
+    # A push that exhausted its attempts (dead) is tried again by the reconcile pass after
+    # dead_retry_s, then twice that, ... up to dead_retry_max_s: outages heal without an operator.
+    dead_retry_s: float = 900.0
+    dead_retry_max_s: float = 21600.0
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    """How often the periodic jobs run (once per interval across all processes)."""
+
+    reconcile_every_s: int = 300
+    roll_over_every_s: int = 60
 
 
 @dataclass(frozen=True, repr=False)
@@ -108,6 +125,7 @@ class Settings:
     wordpress: WordPressSettings = field(default_factory=WordPressSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
     config_path: str | None = None
 
     def __repr__(self) -> str:
@@ -137,6 +155,10 @@ class Settings:
             raise ConfigError(f"set {' and '.join(missing)} in the environment to serve")
 
 
+_PUSH_KEYS = ("max_attempts", "base_delay_s", "max_delay_s", "dead_retry_s", "dead_retry_max_s")
+_JOBS_KEYS = ("reconcile_every_s", "roll_over_every_s")
+
+
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """BRIDGE_* variables as a nested dict shaped like config.yaml (values still strings)."""
     out: dict[str, Any] = {}
@@ -156,7 +178,8 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     nested = {
         "wordpress": ("url", "transport", "timeout_s"),
         "queue": ("backend", "redis_url", "path"),
-        "push": ("max_attempts", "base_delay_s", "max_delay_s"),
+        "push": _PUSH_KEYS,
+        "jobs": _JOBS_KEYS,
     }
     for section, keys in nested.items():
         for key in keys:
@@ -264,10 +287,14 @@ def load_settings(
 
     wp = _section(f"{where}: wordpress", data.get("wordpress"), ("url", "transport", "timeout_s"))
     queue = _section(f"{where}: queue", data.get("queue"), ("backend", "redis_url", "path"))
-    push = _section(
-        f"{where}: push", data.get("push"), ("max_attempts", "base_delay_s", "max_delay_s")
+    push = _section(f"{where}: push", data.get("push"), _PUSH_KEYS)
+    jobs = _section(f"{where}: jobs", data.get("jobs"), _JOBS_KEYS)
+    d_wp, d_queue, d_push, d_jobs = (
+        WordPressSettings(),
+        QueueSettings(),
+        PushSettings(),
+        JobsSettings(),
     )
-    d_wp, d_queue, d_push = WordPressSettings(), QueueSettings(), PushSettings()
 
     secrets = {
         key: env.get(f"BRIDGE_{key.upper()}", "").strip()
@@ -342,6 +369,16 @@ def load_settings(
             max_delay_s=_number(
                 f"{where}: push.max_delay_s", push.get("max_delay_s", d_push.max_delay_s), float, 0
             ),
+            **{
+                key: _number(f"{where}: push.{key}", push.get(key, getattr(d_push, key)), float, 1)
+                for key in ("dead_retry_s", "dead_retry_max_s")
+            },
+        ),
+        jobs=JobsSettings(
+            **{
+                key: _number(f"{where}: jobs.{key}", jobs.get(key, getattr(d_jobs, key)), int, 1)
+                for key in _JOBS_KEYS
+            }
         ),
         config_path=str(config_path),
     )

@@ -23,7 +23,8 @@ BridgeError (bridge.domain.errors)
 │   ├── Duplicate             a unique constraint: this was already recorded (duplicate)
 │   ├── StaleQuote            the membership changed since the quote (stale_quote)
 │   │   ├── QuoteExpired      the quote outlived its time to live (quote_expired)
-│   │   ├── QuoteUsed         the quote was committed already (stale_quote)
+│   │   ├── QuoteUsed         the quote was committed already (already_committed, with
+│   │   │                     the invoice's id and number: a lost answer can be retried)
 │   │   └── CatalogChanged    a new catalog version changed the quote's terms (catalog_changed)
 │   ├── PendingChange         a change invoice is still unpaid (pending_change)
 │   └── InvoiceClosed         the invoice is void, expired, ... (invoice_<status>)
@@ -40,7 +41,9 @@ BridgeError (bridge.domain.errors)
 ├── WordPressError            a push to the network failed; .retryable, .status           (500)
 │   ├── WordPressUnavailable  no answer, 5xx or 429: retry later
 │   └── PushRejected          the plugin refused the push (other 4xx): do not retry
-└── QueueNotBound             a push queued before the jobs were registered (wiring bug)   (500)
+├── QueueNotBound             a push queued before the jobs were registered (wiring bug)   (500)
+└── Unavailable               a part the request needs is down for now; retry later        (503)
+    └── DatabaseUnavailable   the database does not answer (restarting, unreachable, locked)
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ __all__ = [
     "ConcurrentChange",
     "ConfigError",
     "Conflict",
+    "DatabaseUnavailable",
     "Duplicate",
     "Forbidden",
     "InsufficientBalance",
@@ -78,6 +82,7 @@ __all__ = [
     "StaleQuote",
     "UmImportRefused",
     "Unauthorized",
+    "Unavailable",
     "Unprocessable",
     "WordPressError",
     "WordPressUnavailable",
@@ -193,14 +198,23 @@ class QuoteExpired(StaleQuote):
 
 
 class QuoteUsed(StaleQuote):
-    """The quote was committed already; a quote is used once."""
+    """The quote was committed already; a quote is used once. `details` names the invoice the
+    commit made, so a client that lost the first answer learns what it got."""
 
-    code = "stale_quote"
+    code = "already_committed"
 
     def __init__(
-        self, message: str = "This quote was already used.", code: str | None = None
+        self,
+        message: str = "This quote was already committed.",
+        code: str | None = None,
+        *,
+        invoice_id: str | None = None,
+        invoice_number: int | None = None,
     ) -> None:
         super().__init__(message, code)
+        self.details: dict[str, object] = {}
+        if invoice_id is not None:
+            self.details = {"invoice_id": invoice_id, "invoice_number": invoice_number}
 
 
 class CatalogChanged(StaleQuote):
@@ -308,3 +322,22 @@ class QueueNotBound(BridgeError):
     """A push was enqueued before the jobs were registered (a wiring bug in the app factory)."""
 
     code = "queue_not_bound"
+
+
+class Unavailable(BridgeError):
+    """A part the request needs is down for now; the same request may succeed in a moment."""
+
+    code = "unavailable"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database did not answer (restarting, unreachable, out of connections, locked)."""
+
+    code = "database_unavailable"
+
+    def __init__(
+        self,
+        message: str = "The database is not answering right now; please try again in a moment.",
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code)

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from huey import Huey, MemoryHuey, RedisHuey
+from huey.consumer import Consumer, Scheduler
 from huey.storage import SqliteStorage
 
 from bridge.errors import QueueNotBound
 
-__all__ = ["HueyLimitsQueue", "QueueNotBound", "TaskHandle", "make_huey"]
+__all__ = ["HueyLimitsQueue", "QueueNotBound", "TaskHandle", "make_consumer", "make_huey"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,19 @@ def make_huey(backend: str, *, path: str | None = None, redis_url: str | None = 
         # until someone reads the schedule (tests do, with `run_scheduled`).
         return MemoryHuey(QUEUE_NAME, immediate=True, results=False)
     raise ValueError(f"unknown queue backend {backend!r}; use 'sqlite', 'redis' or 'immediate'")
+
+
+def make_consumer(huey: Huey, check_every_s: int, **options: Any) -> Any:
+    """Huey's consumer whose scheduler looks at the periodic tasks every `check_every_s` seconds
+    (Huey's own looks once a minute; jobs may run every few seconds, `jobs.*_every_s`)."""
+
+    class _Scheduler(Scheduler):  # type: ignore[misc]
+        periodic_task_seconds = check_every_s
+
+    class _Consumer(Consumer):  # type: ignore[misc]
+        scheduler_class = _Scheduler
+
+    return _Consumer(huey, **options)
 
 
 class HueyLimitsQueue:

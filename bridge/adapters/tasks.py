@@ -10,9 +10,10 @@ The mark has a deadline so a chain lost with a killed worker stops counting afte
 reconcile run at worker start-up ignores marks, since that is exactly when chains get lost.
 
 Once per tick across processes: every consumer's scheduler (each `bridge serve` with its worker
-and each `bridge worker`) enqueues the periodic tasks when their minute comes, so N processes
-queue N copies of a tick's roll-over. `stamp_ticks` gives each copy its tick (the scheduler's
-minute), and the first copy to claim `bridge:tick:<job>:<tick>` in the queue's key-value store
+and each `bridge worker`) enqueues the periodic tasks at each of its periodic checks (every
+`check_every_s`), so N processes queue many copies of a tick's roll-over. A job's tick is its
+interval (`jobs.*_every_s` seconds, counted from the Unix epoch: a whole minute for the default
+roll-over, five for the reconcile). `stamp_ticks` gives each copy its tick, and the first copy to claim `bridge:tick:<job>:<tick>` in the queue's key-value store
 (Huey's `put_if_empty`: HSETNX on Redis, an INSERT on SQLite, atomic on both) runs it; the
 others return at once. Huey's own `lock_task` uses the same primitive but releases the lock
 when the run ends, so a copy that starts after the first one finished would run the tick again,
@@ -24,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from bridge.adapters.queue import HueyLimitsQueue
 from bridge.services.access import forget_used_tokens
 from bridge.services.pushes import PushRunner
 
-__all__ = ["JobHandles", "register_jobs", "stamp_ticks", "tick_key"]
+__all__ = ["JobHandles", "check_every_s", "register_jobs", "stamp_ticks", "tick_key"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class JobHandles:
     reconcile: Callable[[bool], int]
     roll_over: Any
     forget_tokens: Any
+    check_every_s: int = 60  # how often a consumer's scheduler must look at the periodic tasks
 
 
 def _mark_key(site_id: int) -> str:
@@ -61,27 +63,53 @@ def tick_key(job: str, tick: str) -> str:
     return f"bridge:tick:{job}:{tick}"
 
 
-def _tick_of(timestamp: dt.datetime) -> str:
-    return timestamp.replace(second=0, microsecond=0).isoformat(timespec="minutes")
+_EPOCH = dt.datetime(1970, 1, 1)  # Huey's timestamps are naive UTC
 
 
-def stamp_ticks(huey: Huey) -> None:
-    """Give every periodic task the scheduler enqueues a `tick` argument: its minute.
+def _tick_of(timestamp: dt.datetime, every_s: int = 60) -> str:
+    """The start of the interval of `every_s` seconds (from the epoch) holding `timestamp`."""
+    seconds = int((timestamp.replace(tzinfo=None) - _EPOCH).total_seconds())
+    start = _EPOCH + timedelta(seconds=seconds - seconds % every_s)
+    return start.isoformat(timespec="minutes" if every_s % 60 == 0 else "seconds")
 
-    Each process's scheduler checks the periodic tasks once a minute (at its own second of the
-    minute), so the copies queued by every process for one tick carry the same minute.
+
+def check_every_s(*intervals_s: int) -> int:
+    """How often a scheduler looks at the periodic tasks so that none misses its interval: the
+    largest divisor of 60 that is at most the shortest interval (Huey's scheduler needs one)."""
+    shortest = min((60, *intervals_s))
+    return max(d for d in range(1, 61) if 60 % d == 0 and d <= shortest)
+
+
+def stamp_ticks(huey: Huey, every_s: Mapping[str, int] | None = None) -> None:
+    """Give every periodic task the scheduler enqueues a `tick` argument: its interval's start.
+
+    `every_s` maps a task name to its interval (60 s when not named). Each process's scheduler
+    checks the periodic tasks at its own moments, so the copies queued by every process for one
+    interval carry the same tick.
     """
     read_periodic = huey.read_periodic
+    intervals = dict(every_s or {})
 
     def stamped(timestamp: dt.datetime | None = None) -> list[Any]:
         if timestamp is None:
             timestamp = huey._get_timestamp()
         tasks: list[Any] = list(read_periodic(timestamp))
         for task in tasks:  # fresh instances on every read
-            task.kwargs = {**(task.kwargs or {}), "tick": _tick_of(timestamp)}
+            tick = _tick_of(timestamp, intervals.get(task.name, 60))
+            task.kwargs = {**(task.kwargs or {}), "tick": tick}
         return tasks
 
     huey.read_periodic = stamped
+
+
+def _every(seconds: int) -> Callable[[dt.datetime], bool]:
+    """A periodic task's check: whole minutes as Huey's crontab; shorter intervals at every
+    check of the scheduler (the tick claim lets one copy per interval run)."""
+    if seconds % 60 == 0 and 60 % (seconds // 60) == 0:
+        return crontab(minute=f"*/{seconds // 60}")  # type: ignore[no-any-return]
+    if seconds % 60 == 0:  # e.g. 7 minutes: the minutes where an interval starts
+        return lambda ts: int((ts - _EPOCH).total_seconds()) // 60 % (seconds // 60) == 0
+    return lambda ts: True
 
 
 def register_jobs(
@@ -89,15 +117,23 @@ def register_jobs(
     runner: PushRunner,
     queue: HueyLimitsQueue,
     *,
-    reconcile_every: str = "*/5",
-    roll_over_every: str = "*",
+    reconcile_every_s: int = 300,
+    roll_over_every_s: int = 60,
 ) -> JobHandles:
     """Register the tasks on `huey` (names are stable: every process must agree on them)."""
     clock = runner.ctx.clock
-    stamp_ticks(huey)
+    stamp_ticks(
+        huey,
+        {
+            "reconcile_pushes": reconcile_every_s,
+            "roll_over_memberships": roll_over_every_s,
+        },
+    )
     me = f"{os.uname().nodename}:{os.getpid()}"
 
-    def once_per_tick(job: str, every_min: int, work: Callable[[], None]) -> Callable[..., None]:
+    def once_per_tick(
+        job: str, every_s: int, work: Callable[[], None], tick_s: int | None = None
+    ) -> Callable[..., None]:
         """`work` for the scheduler's copies of a tick: only the copy that claims it runs.
 
         A call without a tick (an operator's or a test's direct call) always runs. The claim of
@@ -110,8 +146,8 @@ def register_jobs(
                 if not huey.put_if_empty(tick_key(job, tick), me):
                     log.debug("tick already taken", extra={"job": job, "tick": tick})
                     return
-                old = dt.datetime.fromisoformat(tick) - timedelta(minutes=3 * every_min)
-                huey.delete(tick_key(job, _tick_of(old)))
+                old = dt.datetime.fromisoformat(tick) - timedelta(seconds=3 * every_s)
+                huey.delete(tick_key(job, _tick_of(old, tick_s or every_s)))
                 log.info("tick ran", extra={"job": job, "tick": tick})
             work()
 
@@ -162,17 +198,17 @@ def register_jobs(
         if forgotten:
             log.info("forgot %d used checkout token ids", forgotten)
 
-    reconcile_pushes_fn = once_per_tick("reconcile_pushes", 5, reconcile_pushes)
-    roll_over_fn = once_per_tick("roll_over_memberships", 1, runner.roll_over)
-    forget_tokens_fn = once_per_tick("forget_used_checkout_tokens", 24 * 60, forget_tokens_now)
+    reconcile_pushes_fn = once_per_tick("reconcile_pushes", reconcile_every_s, reconcile_pushes)
+    roll_over_fn = once_per_tick("roll_over_memberships", roll_over_every_s, runner.roll_over)
+    forget_tokens_fn = once_per_tick(
+        "forget_used_checkout_tokens", 24 * 3600, forget_tokens_now, tick_s=60
+    )
 
     push_site_limits: Any = huey.task(name="push_site_limits")(push_site_limits_fn)
     push_default_limits: Any = huey.task(name="push_default_limits")(push_default_limits_fn)
-    huey.periodic_task(crontab(minute=reconcile_every), name="reconcile_pushes")(
-        reconcile_pushes_fn
-    )
+    huey.periodic_task(_every(reconcile_every_s), name="reconcile_pushes")(reconcile_pushes_fn)
     roll_over_memberships: Any = huey.periodic_task(
-        crontab(minute=roll_over_every), name="roll_over_memberships"
+        _every(roll_over_every_s), name="roll_over_memberships"
     )(roll_over_fn)
     # Daily, at a quiet minute: used token ids only need to outlive their token by a day.
     forget_tokens: Any = huey.periodic_task(
@@ -186,4 +222,5 @@ def register_jobs(
         reconcile=reconcile_now,
         roll_over=roll_over_memberships,
         forget_tokens=forget_tokens,
+        check_every_s=check_every_s(reconcile_every_s, roll_over_every_s),
     )

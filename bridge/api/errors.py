@@ -9,6 +9,7 @@ handlers; Flask prefers a blueprint's handlers over these.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
@@ -22,6 +23,7 @@ from bridge.errors import (
     NotEligible,
     NotFound,
     Unauthorized,
+    Unavailable,
     Unprocessable,
 )
 
@@ -36,6 +38,7 @@ STATUS: tuple[tuple[type[BridgeError], int], ...] = (
     (NotEligible, 422),
     (Unprocessable, 422),
     (ConfigError, 500),
+    (Unavailable, 503),
 )
 
 
@@ -46,19 +49,26 @@ def status_of(error: BridgeError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+def error_response(
+    status: int, code: str, message: str, details: Mapping[str, object] | None = None
+) -> Response:
+    """{"error": {"code", "message", ...details}}: details add fields, e.g. an invoice id."""
+    response = jsonify({"error": {**(details or {}), "code": code, "message": message}})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="plan-bridge"'
+    if status == 503:
+        response.headers["Retry-After"] = "1"
     return response
 
 
 def _bridge_error(error: BridgeError) -> Response:
     status = status_of(error)
-    if status >= 500:
+    if status == 503:
+        log.warning("unavailable", extra={"code": error.code, "error": error.message})
+    elif status >= 500:
         log.error("bridge error", extra={"code": error.code, "error": error.message})
-    return error_response(status, error.code, error.message)
+    return error_response(status, error.code, error.message, getattr(error, "details", None))
 
 
 def http_error(error: HTTPException) -> Response:

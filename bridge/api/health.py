@@ -6,6 +6,7 @@ Metrics live in a registry per app, never prometheus_client's global one: two ap
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -52,12 +53,48 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_alerts(self, read: Callable[[], dict[str, int]], max_age_s: float = 1.0) -> None:
+        """Gauges of what to alert on, read from the database when scraped (one read per
+        scrape: the values are kept `max_age_s`). A scrape while the database is down shows
+        NaN for them, and /healthz says why."""
+        names = {
+            "dead_pushes": "Sites whose limits push is dead (retried slowly by the reconcile).",
+            "sites_behind": "Sites whose applied limits version is behind the desired one.",
+            "open_invoices": "Invoices open (unpaid).",
+            "memberships_past_due": "Memberships past due: their renewal invoice is unpaid.",
+            "events_refused_last_day": "Webhook events refused in the last 24 hours.",
+        }
+        cached = _Cached(read, max_age_s)
+        for key, doc in names.items():
+            gauge = Gauge(f"bridge_{key}", doc, registry=self.registry)
+            gauge.set_function(functools.partial(cached.value, key))
+
     def count_push(self, outcome: str) -> None:
         self.pushes.labels(outcome=outcome).inc()
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         """Read the depth when scraped: cheap on SQLite and Redis (a count, no scan)."""
         self.queue_depth.set_function(lambda: float(depth()))
+
+
+class _Cached:
+    """Counts read at most once per `max_age_s` (one scrape reads every gauge in a row)."""
+
+    def __init__(self, read: Callable[[], dict[str, int]], max_age_s: float) -> None:
+        self.read, self.max_age_s = read, max_age_s
+        self.at = float("-inf")
+        self.values: dict[str, int] = {}
+
+    def value(self, key: str) -> float:
+        now = time.monotonic()
+        if now - self.at > self.max_age_s:
+            try:
+                self.values = self.read()
+            except Exception:
+                log.warning("metrics: the alert counts could not be read")
+                self.values = {}
+            self.at = now
+        return float(self.values[key]) if key in self.values else float("nan")
 
 
 @blueprint.get("/healthz")

@@ -16,9 +16,12 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "Missing or bad credentials",
         403: "Not allowed for this caller",
         404: "No such site, quote or invoice",
-        409: "Stale or expired quote, pending change, or the state moved on",
+        409: "Stale or expired quote, pending change, a quote already committed "
+        "(already_committed, with its invoice_id and invoice_number), or the state moved on",
         413: "The body is over 256 KiB",
         422: "Well-formed but refused (no_change, blocked, not eligible, ...)",
+        503: "database_unavailable: the database is not answering (e.g. restarting); "
+        "send the same request again after Retry-After seconds",
     }
     return {
         str(s): {
@@ -51,6 +54,7 @@ def _op(
     if body is not None:
         # Every body goes through the same parser: malformed JSON (400) and its size (413).
         errors = tuple(sorted({*errors, 400, 413}))
+    errors = tuple(sorted({*errors, 503}))  # any call that reads the database
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {**ok, **_errors(*errors)},
@@ -120,6 +124,12 @@ def spec() -> dict[str, Any]:
                             "properties": {
                                 "code": {"type": "string"},
                                 "message": {"type": "string"},
+                                "invoice_id": {
+                                    "type": "string",
+                                    "description": "already_committed: the invoice the "
+                                    "earlier commit of this quote made",
+                                },
+                                "invoice_number": {"type": ["integer", "null"]},
                             },
                         }
                     },
@@ -180,7 +190,9 @@ def spec() -> dict[str, Any]:
             },
             "/api/v1/quotes/{quote_id}/commit": {
                 "post": _op(
-                    "Commit a quote: make its invoice; apply at once when nothing is due",
+                    "Commit a quote: make its invoice; apply at once when nothing is due. "
+                    "Committing it again (a client that lost the answer) is 409 "
+                    "already_committed with the invoice's id: nothing is charged twice",
                     _ok("Committed", 200, {"$ref": "#/components/schemas/Commit"}),
                     (401, 404, 409, 422),
                     params=[_path("quote_id")],

@@ -136,6 +136,25 @@ def dashboard(ctx: Context) -> Dashboard:
         )
 
 
+def alert_counts(ctx: Context) -> dict[str, int]:
+    """What an operator alerts on (RELIABILITY.md): dead pushes, sites behind, open invoices,
+    memberships past due (an unpaid renewal), events refused in the last day."""
+    since = ctx.now() - timedelta(days=1)
+    with ctx.uow() as uow:
+        past_due = sum(
+            n
+            for (_plan, status), n in uow.console.members_per_plan().items()
+            if status == "past_due"
+        )
+        return {
+            "dead_pushes": uow.console.sites("dead", 0, 1)[1],
+            "sites_behind": uow.console.sites("behind", 0, 1)[1],
+            "open_invoices": uow.console.count_invoices("open"),
+            "memberships_past_due": past_due,
+            "events_refused_last_day": uow.console.count_refused_since(since),
+        }
+
+
 def repush(ctx: Context, site_ids: Sequence[int] | None, actor: Actor, reason: str) -> int:
     """Queue a push of each site's current limits document (None: every dead push); how many
     were queued. A dead push is tried again from its first attempt by the worker."""

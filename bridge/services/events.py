@@ -17,10 +17,10 @@ from bridge.domain.errors import BridgeError
 from bridge.domain.lifecycle import start_membership
 from bridge.domain.membership import Usage
 from bridge.domain.proration import limits_of
-from bridge.errors import ConcurrentChange, Duplicate, InvalidRequest, NotFound
+from bridge.errors import ConcurrentChange, Duplicate, InvalidRequest, Unavailable
 from bridge.services.context import NETWORK, Context
 from bridge.services.limits import bump_membership_sites, save_membership
-from bridge.services.payments import check_payment, settle
+from bridge.services.payments import check_payment, locked_invoice, settle
 from bridge.services.ports import Owner, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ def handle_event(ctx: Context, event_id: str, type: str, event: Event) -> str:
             return _apply_once(ctx, event_id, type, event)
         except Duplicate:
             return "duplicate"  # the same event delivered twice at once: the other recorded it
-        except InvalidRequest:
-            raise
+        except (InvalidRequest, Unavailable):
+            raise  # 400, or 503 so that the network sends it again: never a refused receipt
         except ConcurrentChange:
             if attempt == _ATTEMPTS:
                 raise
@@ -173,9 +173,7 @@ def _invoice_paid(ctx: Context, uow: UnitOfWork, event: Any) -> str:
     """Paid inside the receipt's transaction: recording the receipt first and paying in a
     transaction of its own could lose the payment between the two."""
     e: InvoicePaid = event
-    invoice = uow.invoices.get(e.invoice_id, lock=True)
-    if invoice is None:
-        raise NotFound("There is no such invoice.", "invoice_not_found")
+    invoice = locked_invoice(uow, e.invoice_id)
     check_payment(invoice, e.amount_minor, e.amount_text, e.currency)
     settle(ctx, uow, invoice, e.reference, NETWORK)
     return "processed"

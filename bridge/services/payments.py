@@ -69,13 +69,24 @@ def pay_invoice(
 ) -> PaymentView:
     """Mark an invoice paid and apply what it pays for; paying twice changes nothing (§10)."""
     with ctx.uow() as uow:
-        found = uow.invoices.get(invoice_id, lock=True)
-        if found is None:
-            raise NotFound("There is no such invoice.", "invoice_not_found")
+        found = locked_invoice(uow, invoice_id)
         check_payment(found, amount_minor, amount_text, currency)
         outcome, paid = settle(ctx, uow, found, reference, actor, reason)
         uow.commit()
     return {"invoice": invoice_view(paid), "status": outcome}
+
+
+def locked_invoice(uow: UnitOfWork, invoice_id: str) -> Invoice:
+    """The invoice under its row lock, taken after its membership's: every writer locks the
+    membership first (commits, cancellations, roll-overs then void or expire its invoices), so
+    a payment that locked the invoice first could deadlock with them on PostgreSQL."""
+    peek = uow.invoices.get(invoice_id)
+    if peek is None:
+        raise NotFound("There is no such invoice.", "invoice_not_found")
+    uow.memberships.get(peek.membership_id, lock=True)
+    found = uow.invoices.get(invoice_id, lock=True)
+    assert found is not None  # invoices are never deleted
+    return found
 
 
 def settle(

@@ -31,6 +31,14 @@ class RetryPolicy:
     max_attempts: int = 8
     base_delay_s: float = 2.0
     max_delay_s: float = 300.0
+    dead_retry_s: float = 900.0
+    dead_retry_max_s: float = 21600.0
+
+    def dead_delay_s(self, failures: int) -> float:
+        """After a chain dies: the reconcile tries again after dead_retry_s, doubled for each
+        further dead chain (`failures` counts every failed attempt since the last success)."""
+        rounds = max(1, failures // max(1, self.max_attempts))
+        return float(min(self.dead_retry_max_s, self.dead_retry_s * 2.0 ** min(rounds - 1, 30)))
 
     def delay_s(self, attempt: int, rand: Callable[[], float]) -> float:
         """Delay before attempt `attempt + 1`: uniform in [0, min(cap, base·2^(n−1)))."""
@@ -84,9 +92,18 @@ def record_push_result(
 
 
 def sites_behind(ctx: Context, include_dead: bool = False) -> list[int]:
-    """Sites whose applied version is behind the desired one (the reconcile pass)."""
+    """Sites whose applied version is behind the desired one (the reconcile pass): not the dead
+    ones, unless `include_dead` or their slow retry (`push.dead_retry_s`) is due."""
     with ctx.uow() as uow:
-        return uow.limits.behind(include_dead)
+        if include_dead:
+            return uow.limits.behind(True)
+        return uow.limits.behind(False, dead_due_at=ctx.now())
+
+
+def failures_so_far(ctx: Context, site_id: int) -> int:
+    with ctx.uow() as uow:
+        state = uow.limits.get(site_id)
+        return 0 if state is None else state.attempts
 
 
 class PushRunner:
@@ -144,7 +161,11 @@ class PushRunner:
 
     def _failed(self, site_id: int, version: int, attempt: int, error: str) -> Attempt:
         if attempt >= self.policy.max_attempts:
-            record_push_result(self.ctx, site_id, version, error=error, dead=True)
+            delay = self.policy.dead_delay_s(failures_so_far(self.ctx, site_id) + 1)
+            retry_at = self.ctx.now() + timedelta(seconds=delay)
+            record_push_result(
+                self.ctx, site_id, version, error=error, dead=True, retry_at=retry_at
+            )
             log.error(
                 "push dead after %d attempts",
                 attempt,
@@ -188,7 +209,8 @@ class PushRunner:
         return attempt
 
     def behind(self) -> list[int]:
-        """Site ids whose applied version is behind the desired one and not dead."""
+        """Site ids whose applied version is behind the desired one: not dead, or dead with
+        their slow retry due."""
         return sites_behind(self.ctx)
 
     def roll_over(self) -> None:

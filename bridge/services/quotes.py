@@ -99,7 +99,13 @@ def commit_quote(
             if q is None or (site_id is not None and q.site_id != site_id):
                 raise NotFound("There is no such quote.", "quote_not_found")
             if q.committed:
-                raise QuoteUsed("This quote was already used.")
+                made = uow.invoices.of_quote(q.id)
+                raise QuoteUsed(
+                    "This quote was already committed"
+                    + (f": invoice {made.number}." if made is not None else "."),
+                    invoice_id=None if made is None else made.id,
+                    invoice_number=None if made is None else made.number,
+                )
             if q.expires_at <= now:
                 raise QuoteExpired("This quote has expired; please ask for a new one.")
             m = uow.memberships.get(q.membership_id, lock=True)

@@ -112,6 +112,30 @@ def test_committing_a_stale_or_expired_quote_is_409(
     assert error_of(expired) == (409, "quote_expired")
 
 
+def test_a_commit_sent_again_after_it_went_through_answers_already_committed_with_its_invoice(
+    api_app: Flask, api_client: FlaskClient
+) -> None:
+    """A client that lost the answer to a commit retries it: 409 `already_committed` names the
+    invoice the first commit made, and nothing is charged or applied a second time."""
+    add_site(api_app)
+    headers = operator()
+    quote = api_client.post("/api/v1/sites/2/quotes", json={"plan": "premium"}, headers=headers)
+    url = f"/api/v1/quotes/{quote.get_json()['id']}/commit"
+    first = api_client.post(url, headers=headers)
+    assert first.status_code == 200
+    again = api_client.post(url, headers=headers)
+    assert again.status_code == 409
+    error = again.get_json()["error"]
+    assert error["code"] == "already_committed"
+    assert error["invoice_id"] == first.get_json()["invoice"]["id"]
+    assert error["invoice_number"] == first.get_json()["invoice"]["number"]
+    assert str(first.get_json()["invoice"]["number"]) in error["message"]
+    ledger = api_client.get("/api/v1/sites/2/ledger", headers=headers).get_json()
+    site = api_client.get("/api/v1/sites/2", headers=headers).get_json()
+    assert site["membership"]["plan"]["id"] == "premium"
+    assert len([e for e in ledger["entries"] if e["kind"] == "change"]) <= 1
+
+
 def test_committing_no_change_is_422(api_app: Flask, api_client: FlaskClient) -> None:
     add_site(api_app)
     quote = api_client.post("/api/v1/sites/2/quotes", json={"plan": "free"}, headers=operator())

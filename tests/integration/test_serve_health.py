@@ -75,3 +75,22 @@ def test_two_apps_in_one_process_keep_their_own_metrics(app: Flask, tmp_path: Pa
         assert 'route="/healthz"' not in text
     finally:
         runtime_of(other).close()
+
+
+def test_metrics_show_what_to_alert_on(app: Flask) -> None:
+    """RELIABILITY.md's alerts: dead pushes, sites behind, open invoices, memberships past due,
+    events refused in the last day (an unsigned event is refused and counted)."""
+    client = app.test_client()
+    refused = client.post(
+        "/webhooks/wordpress", data="{}", headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code in (400, 401)
+    text = client.get("/metrics").get_data(as_text=True)
+    for name in (
+        "bridge_dead_pushes 0.0",
+        "bridge_sites_behind 0.0",
+        "bridge_open_invoices 0.0",
+        "bridge_memberships_past_due 0.0",
+    ):
+        assert name in text, text
+    assert "bridge_events_refused_last_day " in text

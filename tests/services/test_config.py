@@ -68,6 +68,24 @@ def test_environment_variables_override_the_file() -> None:
     assert settings.public_url == "https://bridge.example.com"
 
 
+def test_the_job_intervals_and_the_dead_push_retry_are_settings() -> None:
+    defaults = load_settings(ENV, ROOT / "config.yaml")
+    assert (defaults.jobs.reconcile_every_s, defaults.jobs.roll_over_every_s) == (300, 60)
+    assert (defaults.push.dead_retry_s, defaults.push.dead_retry_max_s) == (900, 21600)
+    env = {
+        **ENV,
+        "BRIDGE_JOBS_RECONCILE_EVERY_S": "2",
+        "BRIDGE_JOBS_ROLL_OVER_EVERY_S": "3",
+        "BRIDGE_PUSH_DEAD_RETRY_S": "5",
+        "BRIDGE_PUSH_DEAD_RETRY_MAX_S": "50",
+    }
+    settings = load_settings(env, ROOT / "config.yaml")
+    assert (settings.jobs.reconcile_every_s, settings.jobs.roll_over_every_s) == (2, 3)
+    assert (settings.push.dead_retry_s, settings.push.dead_retry_max_s) == (5, 50)
+    with pytest.raises(ConfigError, match=r"jobs\.reconcile_every_s: must be at least 1"):
+        load_settings({**ENV, "BRIDGE_JOBS_RECONCILE_EVERY_S": "0"}, ROOT / "config.yaml")
+
+
 def test_the_config_file_comes_from_bridge_config(tmp_path: Path) -> None:
     path = _write(tmp_path, MINIMAL)
     settings = load_settings({**ENV, "BRIDGE_CONFIG": str(path)})

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,8 +18,10 @@ from bridge.adapters.storage import make_engine
 from bridge.adapters.storage.models import AuditEntry
 from bridge.api.inputs import parse_selection
 from bridge.config import Settings
-from bridge.services import operator, payments, quotes, sites
+from bridge.errors import DatabaseUnavailable
+from bridge.services import events, operator, payments, quotes, sites
 from bridge.services.context import OPERATOR, Context
+from bridge.services.events import InvoicePaid
 from tests.services.conftest import OWNER, adjust_balance, create_site, send_event
 from tests.services.fakes import FakeClock
 
@@ -132,3 +136,25 @@ def test_an_invoice_is_paid_normally_until_the_second_it_expires(
     invoice = _pending_upgrade(ctx)
     clock.advance(seconds=3599)
     assert payments.pay_invoice(ctx, str(invoice["id"]), "ok", OPERATOR)["status"] == "paid"
+
+
+def test_a_payment_event_that_meets_a_database_outage_is_not_recorded_as_refused(
+    make_ctx: Callable[..., Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database failing in the middle of an `invoice.paid` is no refusal: the webhook must
+    answer 503 so the network sends it again, and the retry must pay the invoice (a refused
+    receipt would answer 204 and lose the payment)."""
+    ctx = make_ctx(gateway="manual")
+    invoice = _pending_upgrade(ctx)
+    paid = {"invoice_id": invoice["id"], "amount": "29.00", "currency": "USD"}
+    real = events._HANDLERS[InvoicePaid]
+
+    def outage(*args: Any) -> str:
+        raise DatabaseUnavailable()
+
+    monkeypatch.setitem(events._HANDLERS, InvoicePaid, outage)
+    with pytest.raises(DatabaseUnavailable):
+        send_event(ctx, "p-outage", "invoice.paid", paid)
+    monkeypatch.setitem(events._HANDLERS, InvoicePaid, real)
+    assert send_event(ctx, "p-outage", "invoice.paid", paid) == "processed"
+    assert payments.invoice(ctx, str(invoice["id"]))["status"] == "paid"

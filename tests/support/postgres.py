@@ -10,6 +10,7 @@ Each session gets a freshly created database, dropped at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -18,6 +19,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -100,8 +102,59 @@ def _postgres_bin() -> Path:
     return candidates[-1].parent
 
 
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL server of the caller's own: `stop()` and `start()` it to play an outage."""
+
+    bindir: Path
+    lab: Path
+    port: int
+    as_user: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.lab} -c listen_addresses=127.0.0.1 -c fsync=off"
+        _run(
+            [
+                *self.as_user,
+                str(self.bindir / "pg_ctl"),
+                "start",
+                "-D",
+                str(self.lab / "data"),
+                "-w",
+                "-t",
+                str(TIMEOUT_S),
+                "-l",
+                str(self.lab / "postgres.log"),
+                "-o",
+                options,
+            ]
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        _run(
+            [
+                *self.as_user,
+                str(self.bindir / "pg_ctl"),
+                "stop",
+                "-D",
+                str(self.lab / "data"),
+                "-m",
+                mode,
+                "-w",
+                "-t",
+                str(TIMEOUT_S),
+            ]
+        )
+
+
 @contextmanager
-def _private_server() -> Iterator[str]:
+def private_server() -> Iterator[PrivatePostgres]:
+    """A private server (initdb + pg_ctl in a temporary directory, on a free port), always
+    this one even when a shared server answers: the outage tests stop and start it."""
     bindir = _postgres_bin()
     as_user: list[str] = []
     if os.geteuid() == 0:
@@ -119,14 +172,13 @@ def _private_server() -> Iterator[str]:
     try:
         if as_user:
             shutil.chown(lab, user="postgres", group="postgres")
-        port = free_port()
-        data = lab / "data"
+        server = PrivatePostgres(bindir, lab, free_port(), as_user)
         _run(
             [
                 *as_user,
                 str(bindir / "initdb"),
                 "-D",
-                str(data),
+                str(lab / "data"),
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -135,42 +187,20 @@ def _private_server() -> Iterator[str]:
                 "--no-sync",
             ]
         )
-        options = f"-p {port} -k {lab} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _run(
-            [
-                *as_user,
-                str(bindir / "pg_ctl"),
-                "start",
-                "-D",
-                str(data),
-                "-w",
-                "-t",
-                str(TIMEOUT_S),
-                "-l",
-                str(lab / "postgres.log"),
-                "-o",
-                options,
-            ]
-        )
+        server.start()
         try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            yield server
         finally:
-            _run(
-                [
-                    *as_user,
-                    str(bindir / "pg_ctl"),
-                    "stop",
-                    "-D",
-                    str(data),
-                    "-m",
-                    "fast",
-                    "-w",
-                    "-t",
-                    str(TIMEOUT_S),
-                ]
-            )
+            with contextlib.suppress(PostgresUnavailable):
+                server.stop()
     finally:
         shutil.rmtree(lab, ignore_errors=True)
+
+
+@contextmanager
+def _private_server() -> Iterator[str]:
+    with private_server() as server:
+        yield server.url
 
 
 def _run(argv: list[str]) -> None:

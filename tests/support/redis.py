@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,50 @@ def _claimed_database(host: str, port: int) -> Iterator[str]:
             client.close()
 
 
+class PrivateRedis:
+    """A redis-server of the caller's own on a fixed free port: `stop()` and `start()` it."""
+
+    def __init__(self, lab: Path) -> None:
+        self.lab = lab
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        log = self.lab / "redis.log"
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.lab)]
+        self.proc = start_server(argv, log_path=log)
+        wait_until_listening(
+            self.proc, "127.0.0.1", self.port, timeout_s=30, log_path=log, what="redis"
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_server(self.proc, timeout_s=10)
+            self.proc = None
+
+
+@contextmanager
+def private_server() -> Iterator[PrivateRedis]:
+    """A private redis-server in a temporary directory (the outage tests stop and start it)."""
+    if shutil.which("redis-server") is None:
+        raise RedisUnavailable(
+            f"redis-server is missing (Debian package redis-server; {INSTALL_HINT})"
+        )
+    lab = Path(tempfile.mkdtemp(prefix="plan-bridge-redis-"))
+    server = PrivateRedis(lab)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(lab, ignore_errors=True)
+
+
 @contextmanager
 def _private_server() -> Iterator[str]:
     if shutil.which("redis-server") is None:
@@ -83,28 +128,5 @@ def _private_server() -> Iterator[str]:
             f"nothing answers at {SHARED_HOST}:{SHARED_PORT} and redis-server is missing "
             f"(Debian package redis-server; {INSTALL_HINT})"
         )
-    lab = Path(tempfile.mkdtemp(prefix="plan-bridge-redis-"))
-    port = free_port()
-    log = lab / "redis.log"
-    proc = start_server(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(lab),
-        ],
-        log_path=log,
-    )
-    try:
-        wait_until_listening(proc, "127.0.0.1", port, timeout_s=30, log_path=log, what="redis")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop_server(proc, timeout_s=10)
-        shutil.rmtree(lab, ignore_errors=True)
+    with private_server() as server:
+        yield server.url

@@ -39,7 +39,7 @@ from bridge.errors import (
         (ConcurrentChange(), 409, "conflict"),
         (Duplicate(), 409, "duplicate"),
         (QuoteExpired(), 409, "quote_expired"),
-        (QuoteUsed(), 409, "stale_quote"),
+        (QuoteUsed(), 409, "already_committed"),
         (StaleQuote("The membership changed."), 409, "stale_quote"),
         (InvoiceClosed("Invoice 7 is void.", status="void"), 409, "invoice_void"),
         (InvoiceClosed("Invoice 7 expired.", status="expired"), 409, "invoice_expired"),

@@ -380,6 +380,17 @@ class WordPressNetwork:
             # that arrives early in its start-up, which made failed starts hang.
             stop_server(mariadb, timeout_s=timeout_s, first_signal=signal.SIGKILL)
 
+    def stop_web(self, *, timeout_s: float = 10.0) -> None:
+        """Stop only the web server (`php -S`): the network is unreachable, its data kept."""
+        php, self._php = self._php, None
+        if php is not None:
+            stop_server(php, timeout_s=timeout_s)
+
+    def start_web(self) -> None:
+        """Start the web server again on the same port (after `stop_web`)."""
+        if self._php is None:
+            self._start_php_server()
+
     def copy_logs(self, destination: Path) -> None:
         """Copy the lab's logs (debug log, server logs, mail) into destination."""
         destination.mkdir(parents=True, exist_ok=True)

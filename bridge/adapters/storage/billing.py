@@ -138,6 +138,12 @@ class SqlInvoices:
         rows = list(self._s.execute(stmt).mappings())
         return self._invoices(rows)[0] if rows else None
 
+    def of_quote(self, quote_id: str) -> Invoice | None:
+        rows = list(
+            self._s.execute(select(INVOICES).where(INVOICES.c.quote_id == quote_id)).mappings()
+        )
+        return self._invoices(rows)[0] if rows else None
+
     def open_of(self, membership_id: int, kind: str | None = None) -> list[Invoice]:
         stmt = select(INVOICES).where(
             INVOICES.c.membership_id == membership_id, INVOICES.c.status == "open"

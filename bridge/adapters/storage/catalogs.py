@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlalchemy.engine import RowMapping
 
+from bridge.adapters.storage.failures import storage_errors
 from bridge.adapters.storage.models import CatalogVersionRow
 from bridge.services.ports import CatalogVersionRecord
 
@@ -81,12 +82,12 @@ class SqlCatalogReader:
         self._engine = engine
 
     def current_id(self) -> int | None:
-        with self._engine.connect() as conn:
+        with storage_errors(), self._engine.connect() as conn:
             value = conn.execute(select(func.max(VERSIONS.c.id))).scalar()
         return None if value is None else int(value)
 
     def get(self, version_id: int) -> CatalogVersionRecord | None:
-        with self._engine.connect() as conn:
+        with storage_errors(), self._engine.connect() as conn:
             row = conn.execute(select(VERSIONS).where(VERSIONS.c.id == version_id)).mappings()
             found = row.first()
         return None if found is None else _record(found)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import (
@@ -101,14 +101,16 @@ class SqlLimits:
     ) -> LimitsState:
         row = self._must(site_id)
         if version >= row["desired_version"]:  # a failure of an older version is history
+            # Dead stays dead while the reconcile's slow retries fail: the console keeps showing
+            # it until the site acknowledges (or a new version starts over).
             self._s.execute(
                 update(DOCS)
                 .where(DOCS.c.site_id == site_id)
                 .values(
                     attempts=row["attempts"] + 1,
                     last_error=error[:2000],
-                    dead=dead,
-                    next_attempt_at=None if dead else next_attempt_at,
+                    dead=dead or bool(row["dead"]),
+                    next_attempt_at=next_attempt_at,
                     updated_at=at,
                 )
             )
@@ -116,14 +118,17 @@ class SqlLimits:
             self._s.execute(update(DOCS).where(DOCS.c.site_id == site_id).values(updated_at=at))
         return _state(self._must(site_id))
 
-    def behind(self, include_dead: bool) -> list[int]:
+    def behind(self, include_dead: bool, dead_due_at: datetime | None = None) -> list[int]:
         stmt = (
             select(DOCS.c.site_id)
             .join(SITES, SITES.c.id == DOCS.c.site_id)
             .where(DOCS.c.applied_version < DOCS.c.desired_version, SITES.c.deleted_at.is_(None))
             .order_by(DOCS.c.site_id)
         )
-        if not include_dead:
+        if dead_due_at is not None:
+            due = and_(DOCS.c.dead.is_(True), DOCS.c.next_attempt_at <= dead_due_at)
+            stmt = stmt.where(or_(DOCS.c.dead.is_(False), due))
+        elif not include_dead:
             stmt = stmt.where(DOCS.c.dead.is_(False))
         return [int(x) for x in self._s.execute(stmt).scalars()]
 

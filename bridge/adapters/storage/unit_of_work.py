@@ -24,11 +24,12 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bridge.adapters.storage.billing import SqlAudit, SqlInvoices, SqlLedger
 from bridge.adapters.storage.catalogs import SqlCatalogVersions
 from bridge.adapters.storage.console import SqlConsole
+from bridge.adapters.storage.failures import storage_errors, translated
 from bridge.adapters.storage.imports import SqlImports
 from bridge.adapters.storage.limits import SqlLimits, SqlReceipts, SqlTokens
 from bridge.adapters.storage.repositories import (
@@ -69,12 +70,13 @@ class SqlUnitOfWork:
         self._writer.__enter__()
         self._holding = True
         try:
-            session = self._engine.connect()
-            try:
-                session.begin()
-            except BaseException:
-                session.close()
-                raise
+            with storage_errors():
+                session = self._engine.connect()
+                try:
+                    session.begin()
+                except BaseException:
+                    session.close()
+                    raise
         except BaseException:
             self._release()
             raise
@@ -103,17 +105,23 @@ class SqlUnitOfWork:
         try:
             if session.in_transaction():
                 session.rollback()
+        except DBAPIError as failed:  # the connection died: nothing was committed
+            if exc is None:
+                raise translated(failed) or failed from failed
         finally:
             session.close()
             self._release()
         if isinstance(exc, IntegrityError):
             raise Duplicate("This was recorded already.") from exc
+        if isinstance(exc, DBAPIError) and (error := translated(exc)) is not None:
+            raise error from exc
 
     def commit(self) -> None:
         """Commit, then queue the pushes noted during the transaction."""
         assert self._session is not None, "commit() outside `with uow:`"
         try:
-            self._session.commit()
+            with storage_errors():
+                self._session.commit()
         except IntegrityError as exc:
             raise Duplicate("This was recorded already.") from exc
         # The transaction is over: the next writer may start while the pushes are handed over

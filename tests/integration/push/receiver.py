@@ -34,6 +34,8 @@ class Received:
 class ReceiverState:
     webhook: Webhook
     applied: dict[int, int] = field(default_factory=dict)
+    # The last document each site applied (what the plugin would hold).
+    documents: dict[int, dict[str, Any]] = field(default_factory=dict)
     defaults_version: int = 0
     # Behaviours for the next requests, consumed in order: "ok", "503", "429", "400", "302"
     # (a redirect to this server's /elsewhere/), "hang" (no answer until `release` is set,
@@ -107,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
                 site_id = int(document["site_id"])
                 current = max(state.applied.get(site_id, 0), version)
                 state.applied[site_id] = current
+                if current == version:
+                    state.documents[site_id] = dict(document)
         answer: dict[str, Any] = {"applied_version": current}
         if current > version:
             answer["ignored"] = True
@@ -141,9 +145,9 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """Start with `with Receiver(secret) as r:`; `r.url` is the network's URL."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, port: int = 0) -> None:
         self.state = ReceiverState(webhook=push_webhook(secret))
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.state = self.state
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -11,7 +11,8 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from bridge.services import pushes, sites
 from bridge.services.pushes import RetryPolicy
 from tests.integration.push.receiver import Receiver
 from tests.services.conftest import send_event
+from tests.support.bridge_app import FixedClock
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "whsec_" + base64.b64encode(b"push-retry-tests-secret-32-bytes").decode()
@@ -271,3 +273,43 @@ def test_a_redirect_is_not_followed_and_the_push_is_refused(app: Flask, receiver
     assert state["applied_version"] < state["desired_version"]
     assert [r.status for r in receiver.state.log] == [302]  # nothing re-posted or fetched
     assert run_retries(app) == 0  # a refusal is not retried
+
+
+def test_a_dead_push_is_tried_again_by_the_reconcile_after_dead_retry_s_and_shows_dead_until_it_lands(
+    app: Flask, receiver: Receiver
+) -> None:
+    """Outages heal by themselves: a dead push is due again `push.dead_retry_s` (900 s) after
+    it died; the reconcile finds it then (not before), and it stays marked dead for the
+    operator while the slow retries fail, until the site acknowledges."""
+    receiver.state.script.extend(["503"] * 4)
+    create_site(app, receiver, 2)
+    while run_retries(app):
+        pass
+    ctx = runtime_of(app).ctx
+    state = limits_state(app, 2)
+    assert state["dead"] is True and state["next_attempt_at"] is not None
+    due = datetime.fromisoformat(state["next_attempt_at"].replace("Z", "+00:00"))
+    assert pushes.sites_behind(ctx) == []
+    assert pushes.sites_behind(replace(ctx, clock=FixedClock(due - timedelta(seconds=1)))) == []
+    assert pushes.sites_behind(replace(ctx, clock=FixedClock(due))) == [2]
+
+    receiver.state.script.append("503")  # the network is still down for the first retry
+    runtime_of(app).jobs.push_site(2)  # what the reconcile queues for a due site
+    state = limits_state(app, 2)
+    assert state["dead"] is True and "503" in state["last_error"]  # still shown while it retries
+    while run_retries(app):
+        pass
+    state = limits_state(app, 2)
+    assert state["applied_version"] == state["desired_version"]
+    assert not state["dead"] and state["last_error"] is None
+
+
+def test_each_dead_round_doubles_the_wait_up_to_the_cap() -> None:
+    policy = pushes.RetryPolicy(max_attempts=4, dead_retry_s=900, dead_retry_max_s=3000)
+    assert [policy.dead_delay_s(failures) for failures in (4, 8, 12, 16, 400)] == [
+        900,
+        1800,
+        3000,
+        3000,
+        3000,
+    ]

@@ -17,7 +17,7 @@ import pytest
 from huey import Huey
 
 from bridge.adapters.queue import HueyLimitsQueue, make_huey
-from bridge.adapters.tasks import register_jobs, tick_key
+from bridge.adapters.tasks import check_every_s, register_jobs, tick_key
 from bridge.services.ports import SystemClock
 from tests.integration.scale.fleet import fresh_redis
 
@@ -71,3 +71,26 @@ def test_three_copies_of_a_tick_run_once_and_the_next_tick_runs_again(huey: Huey
 
     huey.execute(jobs.roll_over.s())  # no tick: always runs
     assert runner.roll_overs == 3
+
+
+def test_a_job_every_few_seconds_runs_once_per_interval_of_its_own(huey: Huey) -> None:
+    """`jobs.roll_over_every_s: 5`: the scheduler checks every 5 s (a divisor of 60), every
+    check queues a copy, and the copies of one 5-second interval run the job once."""
+    runner = CountingRunner()
+    jobs = register_jobs(huey, runner, HueyLimitsQueue(huey), roll_over_every_s=5)  # type: ignore[arg-type]
+    assert jobs.check_every_s == 5
+    for second in (5, 6, 9, 10, 14):
+        for task in roll_overs_of(huey, datetime(2026, 1, 1, 3, 15, second), 2):
+            huey.execute(task)
+    assert runner.roll_overs == 2  # 03:15:05 and 03:15:10
+    assert huey.get(tick_key("roll_over_memberships", "2026-01-01T03:15:10"), peek=True)
+
+
+def test_the_scheduler_checks_often_enough_for_the_shortest_interval() -> None:
+    assert [check_every_s(*i) for i in [(300, 60), (2, 60), (7,), (45,), (3600,)]] == [
+        60,
+        2,
+        6,
+        30,
+        60,
+    ]
