@@ -36,9 +36,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from bridge.catalog_file import catalog_from, load_catalog_file, load_yaml, policy_from
+from bridge.catalog_file import (
+    catalog_from,
+    load_catalog_sections,
+    load_yaml,
+    policy_from,
+    tax_from,
+)
 from bridge.contract import secret_bytes
 from bridge.domain.catalog import Catalog, Policy
+from bridge.domain.tax import Tax
 from bridge.errors import ConfigError, InvalidSecret
 
 Gateway = Literal["test", "manual"]
@@ -55,6 +62,7 @@ _TOP_KEYS = {
     "public_url",
     "catalog",
     "policy",
+    "tax",
     "default_plan",
     "fallback_plan",
     "grace_days",
@@ -94,6 +102,7 @@ class Settings:
 
     catalog: Catalog
     policy: Policy = field(default_factory=Policy)
+    tax: Tax | None = None  # the network's one tax (billing-rules.md §12); None: no tax
     database_url: str = "sqlite:///var/bridge.db"
     public_url: str = "http://127.0.0.1:8000"
     admin_token: str = ""  # empty: not set (only with load_settings(require_secrets=False))
@@ -254,7 +263,7 @@ def load_settings(
             data[key] = value
 
     where = str(config_path)
-    catalog, policy = _catalog_and_policy(config_path, data)
+    catalog, policy, tax = _catalog_and_policy(config_path, data)
     default_plan = _text(f"{where}: default_plan", data.get("default_plan", "free"))
     fallback_plan = _text(f"{where}: fallback_plan", data.get("fallback_plan", default_plan))
     for key, plan_id in (("default_plan", default_plan), ("fallback_plan", fallback_plan)):
@@ -292,6 +301,7 @@ def load_settings(
     return Settings(
         catalog=catalog,
         policy=policy,
+        tax=tax,
         database_url=_database_url(
             _text(f"{where}: database_url", data.get("database_url", Settings.database_url))
         ),
@@ -347,16 +357,21 @@ def load_settings(
     )
 
 
-def _catalog_and_policy(config_path: Path, data: Mapping[str, Any]) -> tuple[Catalog, Policy]:
-    """`catalog:` inline, or a path (relative to config.yaml) to a file with `catalog:`."""
+def _catalog_and_policy(
+    config_path: Path, data: Mapping[str, Any]
+) -> tuple[Catalog, Policy, Tax | None]:
+    """`catalog:` inline, or a path (relative to config.yaml) to a file with `catalog:`; the
+    `policy:` and `tax:` of config.yaml win over the catalog file's."""
     raw = data.get("catalog")
     if raw is None:
         raise ConfigError(f"{config_path}: a 'catalog:' section is required")
     file_policy: Policy | None = None
+    file_tax: Tax | None = None
     if isinstance(raw, str):
         catalog_path = (config_path.parent / raw).resolve()
-        catalog, file_policy = load_catalog_file(catalog_path)
+        catalog, file_policy, file_tax = load_catalog_sections(catalog_path)
     else:
         catalog = catalog_from(config_path, raw)
     policy = policy_from(config_path, data.get("policy"), file_policy)
-    return catalog, policy
+    tax = tax_from(config_path, data["tax"]) if "tax" in data else file_tax
+    return catalog, policy, tax

@@ -20,6 +20,7 @@ from bridge.domain.catalog import parse_billing, parse_limits
 from bridge.domain.limits import Limits
 from bridge.domain.membership import Selection
 from bridge.domain.money import MoneyError, parse_amount
+from bridge.domain.tax import parse_rate
 from bridge.errors import InvalidRequest
 from bridge.services.events import (
     Event,
@@ -320,6 +321,12 @@ def parse_membership(doc: Any, currency: str) -> MembershipInput:
             _timezone(site_doc, "malformed_event"),
         )
     paid = doc.get("paid")
+    rate_paid = doc.get("tax_rate_paid")
+    if rate_paid is not None:
+        try:
+            rate_paid = parse_rate(rate_paid)
+        except ValueError as exc:
+            raise InvalidRequest(f"tax_rate_paid: {exc}.", "invalid_request") from exc
     return MembershipInput(
         plan=plan,
         billing=billing,
@@ -329,6 +336,7 @@ def parse_membership(doc: Any, currency: str) -> MembershipInput:
         anchor=anchor,
         status=cast(Literal["active", "past_due", "trialing"], status),
         paid=None if paid is None else bool(paid),
+        tax_rate_paid=rate_paid,
         site=site,
         raw={str(k): v for k, v in doc.items()},
     )

@@ -136,7 +136,8 @@ def spec() -> dict[str, Any]:
                 },
                 "Quote": {
                     "type": "object",
-                    "description": "The quote of quote-cli.md plus id, version and expires_at",
+                    "description": "The quote of quote-cli.md (its `tax` null without one) plus id, "
+                    "version and expires_at",
                     "required": ["id", "kind", "due_now", "expires_at"],
                 },
                 "Commit": {
@@ -227,6 +228,12 @@ def spec() -> dict[str, Any]:
                             "anchor": {"type": "string", "format": "date-time"},
                             "status": {"enum": ["active", "past_due", "trialing"]},
                             "paid": {"type": "boolean"},
+                            "tax_rate_paid": {
+                                "type": ["string", "null"],
+                                "pattern": r"^\d{1,3}(\.\d{1,4})?$",
+                                "description": "the tax rate (percent) the current period was "
+                                "paid at; null or absent: paid without tax",
+                            },
                             "balance": AMOUNT,
                             "site": {
                                 "type": "object",

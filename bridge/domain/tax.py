@@ -93,7 +93,9 @@ def parse_tax(raw: object, where: str = "tax") -> Tax | None:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         problems.append(
             CatalogProblem(
-                None, f"{where}.name", f"must be the printed name, 1 to {MAX_NAME_LENGTH} characters"
+                None,
+                f"{where}.name",
+                f"must be the printed name, 1 to {MAX_NAME_LENGTH} characters",
             )
         )
     rate = ""

@@ -42,7 +42,7 @@ def bump_site(ctx: Context, uow: UnitOfWork, site: SiteRecord, m: Membership | N
     """A new limits document version for one site, pushed after the commit."""
     now = ctx.now()
     limits = site_limits(ctx.catalog, m, site.domain(), ctx.settings.default_plan).to_json()
-    membership = None if m is None else dict(membership_snapshot_for_push(ctx.catalog, m))
+    membership = None if m is None else dict(membership_snapshot_for_push(ctx.catalog, m, ctx.tax))
     version = uow.limits.desire(
         site.id,
         lambda v: site_document(

@@ -152,6 +152,7 @@ def _applied(ctx: Context, found: Invoice, m: Membership) -> Membership | None:
             before,
             selection_from_json(apply["selection"]),
             parse_instant(apply["at"]),
+            None if found.tax is None else found.tax.tax,
         )
         if [line.amount_minor for line in quote.lines] != [
             line.amount_minor for line in found.lines
@@ -175,6 +176,7 @@ def _terms(m: Membership) -> tuple[Any, ...]:
         m.trial_end,
         m.paid_value_minor,
         m.setup_fee_paid_minor,
+        m.tax_rate_paid,
         m.balance_minor,
         m.scheduled_change,
     )

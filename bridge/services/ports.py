@@ -18,6 +18,7 @@ from bridge.domain.invoice import Invoice
 from bridge.domain.limits import Limits
 from bridge.domain.membership import Membership, Selection, Site, Usage
 from bridge.domain.quote import QuoteLine, Totals
+from bridge.domain.tax import TaxTotal
 
 
 class Clock(Protocol):
@@ -128,6 +129,7 @@ class NewInvoice:
     renewal_key: str | None = None
     expires_at: datetime | None = None
     apply: Mapping[str, Any] | None = None
+    tax: TaxTotal | None = None  # the tax the lines carry (§12); None without a tax
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,7 @@ class InvoiceRepository(Protocol):
     def expire_due(self, at: datetime) -> int: ...
     def of_membership(self, membership_id: int) -> list[Invoice]: ...
     def listing(self, status: str | None) -> list[Invoice]: ...
+    def tax_modes(self) -> set[str]: ...
 
 
 class QuoteRepository(Protocol):

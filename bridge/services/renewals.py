@@ -82,7 +82,7 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
             audit(ctx, uow, SYSTEM, "membership.fall_back", f"membership:{membership_id}", {})
             uow.commit()
             return "fell_back", 0
-        renewal = renew(ctx.catalog, m, at)
+        renewal = renew(ctx.catalog, m, at, ctx.tax)
         if renewal is None:
             return None, 0
         voided = uow.invoices.close_open(membership_id, "void", "the period ended", "change")
@@ -101,6 +101,7 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
                     currency=m.currency,
                     lines=renewal.lines,
                     totals=renewal.totals,
+                    tax=renewal.tax,
                     created_at=ctx.now(),
                     renewal_key=f"{membership_id}:{instant(after.period_start)}",
                     apply={

@@ -45,7 +45,7 @@ def site_view(ctx: Context, site_id: int) -> SiteView:
         pending = None
         if site.membership_id is not None:
             _mid, m = membership_of(uow, site)
-            membership = membership_view(ctx.catalog, site.membership_id, m)
+            membership = membership_view(ctx.catalog, site.membership_id, m, ctx.tax)
             open_changes = uow.invoices.open_of(site.membership_id)
             pending = invoice_view(open_changes[0]) if open_changes else None
         limits = limits_state_view(uow.limits.get(site_id))
@@ -143,7 +143,7 @@ def _preview(
     ctx: Context, m: Membership, plan_id: str, billing: BillingOption, at: datetime
 ) -> tuple[str | None, str | None, str | None]:
     try:
-        q = quote_change(ctx.catalog, ctx.policy, m, Selection(plan_id, billing, None), at)
+        q = quote_change(ctx.catalog, ctx.policy, m, Selection(plan_id, billing, None), at, ctx.tax)
     except NotEligible:
         return None, None, None
     return q.kind, q.timing, format_amount(q.totals.due_now_minor, q.currency)

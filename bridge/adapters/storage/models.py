@@ -69,6 +69,9 @@ class MembershipRow(Base):
     addons: Mapped[dict[str, Any]]  # {id: {"quantity", "price_minor"}}
     paid_value_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     setup_fee_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The tax rate (canonical percent text, "25", "7.5") of the invoice that started the current
+    # period; NULL: that period was paid without tax, so its credit carries none (§12).
+    tax_rate_paid: Mapped[str | None] = mapped_column(String(16))
     balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     scheduled_change: Mapped[dict[str, Any] | None]
     overrides: Mapped[dict[str, Any] | None]
@@ -138,6 +141,12 @@ class InvoiceRow(Base):
     paid_at: Mapped[datetime | None]
     reference: Mapped[str | None] = mapped_column(String(200))
     closed_reason: Mapped[str | None] = mapped_column(String(200))
+    # The tax the invoice was made with (§12); all NULL for an invoice without tax. `tax_mode`
+    # of stored invoices fixes the mode: start-up refuses a config.yaml that differs.
+    tax_name: Mapped[str | None] = mapped_column(String(50))
+    tax_rate: Mapped[str | None] = mapped_column(String(16))
+    tax_mode: Mapped[str | None] = mapped_column(String(10), index=True)
+    tax_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     lines: Mapped[list[InvoiceLineRow]] = relationship(
         back_populates="invoice", order_by="InvoiceLineRow.position", cascade="all, delete-orphan"
@@ -154,6 +163,7 @@ class InvoiceLineRow(Base):
     product: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(500))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int | None] = mapped_column(BigInteger)  # the line's own tax (§12)
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     inputs: Mapped[dict[str, Any]]  # the formula's inputs, so support can explain the amount
