@@ -32,6 +32,7 @@ from bridge.domain.money import format_amount
 from bridge.domain.periods import BillingOption
 from bridge.domain.proration import apply_quote, limits_of, quote_change
 from bridge.domain.quote import Quote
+from bridge.domain.tax import Tax
 from bridge.errors import NotFound, PendingChange, QuoteExpired
 from bridge.services.context import Context
 from bridge.services.records import limits_json
@@ -108,6 +109,7 @@ class FakeBridge:
         self.site_urls: dict[int, str] = {}  # a site's stored URL when not the usual one
         self.catalog = catalog
         self.policy = Policy()
+        self.tax: Tax | None = None  # the network's tax (billing-rules.md §12)
         self.gateway = gateway
         self.memberships: dict[int, Membership] = {}
         self.quotes: dict[str, tuple[int, Quote]] = {}
@@ -226,6 +228,7 @@ class FakeBridge:
             self.memberships[site_id],
             Selection(selection["plan"], chosen, selection.get("addons")),
             NOW,
+            self.tax,
         )
 
     def create_quote(self, site_id: int, selection: dict[str, Any], actor: Any) -> dict[str, Any]:

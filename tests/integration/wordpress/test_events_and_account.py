@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from bridge.contract import read_checkout_token
+from tests.integration.wordpress.conftest import PluginClient
 
 pytestmark = pytest.mark.wordpress
 
@@ -214,3 +215,34 @@ def test_account_page_speaks_the_owners_language(wp_network: Any, bridge_secret:
     assert "Keahlian Anda" in text
     assert "Tukar" in text
     assert "Laman ini belum mempunyai keahlian." in text
+
+
+def test_account_page_shows_the_networks_tax_and_the_next_invoices_tax(
+    wp_network: Any, bridge_secret: str
+) -> None:
+    taxed = {
+        **MEMBERSHIP,
+        "next_billing": {**MEMBERSHIP["next_billing"], "amount": "81.25", "tax": "16.25"},
+        "tax": {"name": "MVA", "rate": "25", "mode": "exclusive"},
+        "tax_rate_paid": "25",
+    }
+    for locale, expected in (
+        ("en_US", ("MVA 25%, added to the prices", "$81.25 (of which MVA 25%: $16.25)")),
+        (
+            "nb_NO",
+            ("MVA 25\u00a0%, kommer i tillegg til prisene", "(herav MVA 25\u00a0%: "),
+        ),
+    ):
+        site = wp_network.create_site(wp_network.next_slug("taxed"), owner_locale=locale)
+        client = PluginClient(wp_network, site, bridge_secret)
+        try:
+            client.push({"posts": {"post": 10}}, membership=taxed)
+            session = _login(site)
+            try:
+                text = html.unescape(_account_page(session, site))
+            finally:
+                session.close()
+        finally:
+            client.close()
+        for words in expected:
+            assert words in text, (locale, words)
