@@ -45,6 +45,7 @@ from bridge.catalog_file import (
 )
 from bridge.contract import secret_bytes
 from bridge.domain.catalog import Catalog, Policy
+from bridge.domain.receipt import Party
 from bridge.domain.tax import Tax
 from bridge.errors import ConfigError, InvalidSecret
 
@@ -63,6 +64,7 @@ _TOP_KEYS = {
     "catalog",
     "policy",
     "tax",
+    "seller",
     "default_plan",
     "fallback_plan",
     "grace_days",
@@ -103,6 +105,7 @@ class Settings:
     catalog: Catalog
     policy: Policy = field(default_factory=Policy)
     tax: Tax | None = None  # the network's one tax (billing-rules.md §12); None: no tax
+    seller: Party = field(default_factory=Party)  # printed on receipts (name, address, tax no.)
     database_url: str = "sqlite:///var/bridge.db"
     public_url: str = "http://127.0.0.1:8000"
     admin_token: str = ""  # empty: not set (only with load_settings(require_secrets=False))
@@ -224,6 +227,19 @@ def _section(where: str, raw: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     return dict(raw)
 
 
+def _seller(where: str, raw: Any) -> Party:
+    """`seller: {name, address, tax_number}`: who issues the receipts (all optional)."""
+    section = _section(f"{where}: seller", raw, ("name", "address", "tax_number"))
+    values: dict[str, str] = {}
+    for key, value in section.items():
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: seller.{key}: must be a string, not {value!r}")
+        values[key] = (value or "").strip()
+    return Party(
+        values.get("name", ""), values.get("address", ""), values.get("tax_number") or None
+    )
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -272,6 +288,7 @@ def load_settings(
             raise ConfigError(f"{where}: {key} '{plan_id}' is not a plan of the catalog")
 
     wp = _section(f"{where}: wordpress", data.get("wordpress"), ("url", "transport", "timeout_s"))
+    seller = _seller(where, data.get("seller"))
     queue = _section(f"{where}: queue", data.get("queue"), ("backend", "redis_url", "path"))
     push = _section(
         f"{where}: push", data.get("push"), ("max_attempts", "base_delay_s", "max_delay_s")
@@ -302,6 +319,7 @@ def load_settings(
         catalog=catalog,
         policy=policy,
         tax=tax,
+        seller=seller,
         database_url=_database_url(
             _text(f"{where}: database_url", data.get("database_url", Settings.database_url))
         ),

@@ -24,6 +24,7 @@ from bridge.services.context import SYSTEM, Actor, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
 from bridge.services.ports import UnitOfWork
+from bridge.services.receipts import issue_receipt
 from bridge.services.records import (
     membership_from_snapshot,
     parse_instant,
@@ -113,6 +114,7 @@ def settle(
                     found.id,
                 )
             paid = uow.invoices.mark_paid(found.id, now, reference)
+            issue_receipt(ctx, uow, paid)
             audit(
                 ctx,
                 uow,

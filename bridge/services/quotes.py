@@ -32,6 +32,7 @@ from bridge.services.context import Actor, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import live_site, membership_of, save_membership
 from bridge.services.ports import NewInvoice, QuoteRecord
+from bridge.services.receipts import issue_receipt
 from bridge.services.records import membership_snapshot, selection_json
 from bridge.services.sites import site_view
 from bridge.services.views import CommitView, SiteView, invoice_view
@@ -162,6 +163,7 @@ def commit_quote(
             if after is not None:
                 reference = "test" if quote.totals.due_now_minor else None
                 invoice = uow.invoices.mark_paid(invoice.id, now, reference)
+                issue_receipt(ctx, uow, invoice)
                 ledger(
                     ctx,
                     uow,

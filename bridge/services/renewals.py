@@ -18,6 +18,7 @@ from bridge.services.context import SYSTEM, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
 from bridge.services.ports import NewInvoice
+from bridge.services.receipts import issue_receipt
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
             )
             if renewal.totals.due_now_minor == 0:
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "balance")
+                issue_receipt(ctx, uow, invoice)
             elif ctx.settings.gateway == "test":
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "test")
+                issue_receipt(ctx, uow, invoice)
                 paid = renewal_paid(after, ctx.catalog)
                 after = save_membership(ctx, uow, membership_id, after, paid)
             ledger(

@@ -292,9 +292,55 @@ class CatalogVersionRow(Base):
     created_at: Mapped[datetime]
 
 
+class ReceiptRow(Base):
+    """A receipt or a credit note as issued: a snapshot, never changed or deleted (issue 17).
+
+    No foreign keys on purpose: nothing the bridge deletes later may take a filed document along.
+    Numbers are gapless per kind (`counters`: receipt_number, credit_note_number)."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("uq_receipts_kind_number", "kind", "number", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # receipt | credit_note
+    number: Mapped[int] = mapped_column(BigInteger)
+    invoice_id: Mapped[str] = mapped_column(String(36), index=True)
+    invoice_number: Mapped[int] = mapped_column(BigInteger)
+    membership_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    site_id: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_at: Mapped[datetime] = mapped_column(index=True)
+    lines: Mapped[list[Any]]
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_name: Mapped[str | None] = mapped_column(String(50))
+    tax_rate: Mapped[str | None] = mapped_column(String(16))
+    tax_mode: Mapped[str | None] = mapped_column(String(10))
+    tax_minor: Mapped[int | None] = mapped_column(BigInteger)
+    balance_applied_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    seller: Mapped[dict[str, Any]]
+    buyer: Mapped[dict[str, Any]]
+    receipt_number: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BillingDetailsRow(Base):
+    """The buyer's name, address and optional tax number for a membership's receipts."""
+
+    __tablename__ = "billing_details"
+
+    membership_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text)
+    tax_number: Mapped[str | None] = mapped_column(String(50))
+    updated_at: Mapped[datetime]
+
+
 __all__ = [
     "AuditEntry",
     "Base",
+    "BillingDetailsRow",
     "CatalogVersionRow",
     "CheckoutTokenUse",
     "Counter",
@@ -306,6 +352,7 @@ __all__ = [
     "LimitsDocumentRow",
     "MembershipRow",
     "QuoteRow",
+    "ReceiptRow",
     "SiteRow",
     "WebhookReceipt",
 ]

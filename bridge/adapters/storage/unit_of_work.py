@@ -30,6 +30,7 @@ from bridge.adapters.storage.billing import SqlAudit, SqlInvoices, SqlLedger
 from bridge.adapters.storage.catalogs import SqlCatalogVersions
 from bridge.adapters.storage.console import SqlConsole
 from bridge.adapters.storage.limits import SqlLimits, SqlReceipts, SqlTokens
+from bridge.adapters.storage.receipts import SqlSalesReceipts
 from bridge.adapters.storage.repositories import (
     SqlCustomers,
     SqlMemberships,
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(session)
         self.limits = SqlLimits(session)
         self.receipts = SqlReceipts(session)
+        self.sales_receipts = SqlSalesReceipts(session)
         self.tokens = SqlTokens(session)
         self.catalogs = SqlCatalogVersions(session)
         self.console = SqlConsole(session)
