@@ -138,6 +138,19 @@ def find_receipt(ctx: Context, kind: str, number: int) -> Receipt:
     return found
 
 
+def receipt_of_site(
+    ctx: Context, site_id: int, kind: str, number: int
+) -> tuple[Receipt, str | None]:
+    """A receipt (or credit note) of the membership `site_id` belongs to, with the site's
+    timezone; NotFound for anyone else's (the owner's receipt token names both)."""
+    with ctx.uow() as uow:
+        site = uow.sites.get(site_id)
+        found = uow.sales_receipts.get(kind, number)
+    if site is None or found is None or site.membership_id != found.membership_id:
+        raise NotFound("There is no such receipt for this site.")
+    return found, site.timezone
+
+
 def _cell(value: object) -> str:
     """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
     text = "" if value is None else str(value)
