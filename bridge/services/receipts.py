@@ -25,6 +25,7 @@ from bridge.domain.receipt import (
 from bridge.errors import InvalidRequest, NotFound, Unprocessable
 from bridge.services.context import Actor, Context
 from bridge.services.journal import audit
+from bridge.services.limits import bump_membership_sites
 from bridge.services.ports import UnitOfWork
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
@@ -47,6 +48,9 @@ def issue_receipt(ctx: Context, uow: UnitOfWork, invoice: Invoice) -> Receipt | 
     receipt = receipt_for(invoice, number, ctx.settings.seller, buyer, invoice.paid_at or ctx.now())
     assert receipt is not None
     uow.sales_receipts.add(receipt)
+    # Every caller saved the membership (and so bumped its sites) in this same transaction:
+    # the documents of that version get the receipt too, with no second version or push.
+    bump_membership_sites(ctx, uow, invoice.membership_id, same_version=True)
     return receipt
 
 
@@ -75,6 +79,7 @@ def issue_credit_note(
     number = uow.sales_receipts.next_number("credit_note")
     note = credit_note_for(receipt, number, amount_minor, ctx.now(), reason, reference)
     uow.sales_receipts.add(note)
+    bump_membership_sites(ctx, uow, receipt.membership_id)
     audit(
         ctx,
         uow,

@@ -6,6 +6,7 @@ API's contract (README, /openapi.json), so a change here is an API change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NotRequired, TypedDict
 
 from bridge.domain.catalog import Catalog
@@ -17,6 +18,7 @@ from bridge.domain.membership import Membership, ScheduledChange, Site
 from bridge.domain.money import format_amount
 from bridge.domain.proration import limits_of
 from bridge.domain.quote import QuoteLine
+from bridge.domain.receipt import Receipt
 from bridge.domain.tax import Tax
 from bridge.services.ports import LedgerRecord, LimitsState, SiteRecord
 from bridge.services.records import limits_json, usage_json
@@ -51,6 +53,7 @@ class MembershipView(TypedDict, total=False):
     balance: str
     tax: Json | None  # the network's tax {name, rate, mode}; None without one
     tax_rate_paid: str | None  # the rate the current period was paid at; None: without tax
+    receipts: list[Json]  # the newest receipts and credit notes (kind, number, total, ...)
     id: int
     anchor: str | None
     paid_value: str
@@ -211,8 +214,28 @@ def site_limits(
     return apply_overrides(base, site.overrides)
 
 
+RECEIPTS_SHOWN = 24  # the newest receipts and credit notes a pushed document lists
+
+
+def receipt_refs(issued: Sequence[Receipt]) -> list[Json]:
+    """The newest receipts and credit notes, as the Account page lists them (it opens one with
+    a receipt token naming kind and number)."""
+    return [
+        {
+            "kind": r.kind,
+            "number": r.number,
+            "issued_at": instant(r.issued_at),
+            "total": format_amount(r.total_minor, r.currency),
+            "currency": r.currency,
+            "receipt_number": r.receipt_number,
+            "paid_from_balance": r.paid_from_balance,
+        }
+        for r in issued[:RECEIPTS_SHOWN]
+    ]
+
+
 def membership_snapshot_for_push(
-    catalog: Catalog, m: Membership, tax: Tax | None
+    catalog: Catalog, m: Membership, tax: Tax | None, issued: Sequence[Receipt] = ()
 ) -> MembershipView:
     """The `membership` part of a limits document (docs/wordpress-contract.md)."""
     c = m.currency
@@ -239,13 +262,18 @@ def membership_snapshot_for_push(
         "balance": format_amount(m.balance_minor, c),
         "tax": None if tax is None else dict(tax.to_json()),
         "tax_rate_paid": m.tax_rate_paid,
+        "receipts": receipt_refs(issued),
     }
 
 
 def membership_view(
-    catalog: Catalog, membership_id: int, m: Membership, tax: Tax | None
+    catalog: Catalog,
+    membership_id: int,
+    m: Membership,
+    tax: Tax | None,
+    issued: Sequence[Receipt] = (),
 ) -> MembershipView:
-    doc = membership_snapshot_for_push(catalog, m, tax)
+    doc = membership_snapshot_for_push(catalog, m, tax, issued)
     doc["id"] = membership_id
     doc["anchor"] = instant(m.anchor)
     doc["paid_value"] = format_amount(m.paid_value_minor, m.currency)

@@ -17,7 +17,7 @@ from bridge.errors import NotFound, Unprocessable
 from bridge.services import payments, quotes, receipts, renewals
 from bridge.services.context import OPERATOR, Context
 from tests.services.conftest import OWNER, adjust_balance, create_site, send_event
-from tests.services.fakes import FakeClock
+from tests.services.fakes import FakeClock, FakeQueue
 
 SELLER = Party("Nettverket AS", "Storgata 1, 0155 Oslo", "NO 999 999 999 MVA")
 MVA = Tax("MVA", "25", "exclusive")
@@ -152,3 +152,22 @@ def test_the_csv_export_escapes_cells_a_spreadsheet_would_run(
     assert rows[0]["buyer_name"] == "'=HYPERLINK(1)"
     assert rows[0]["buyer_tax_number"] == "'+47 123"
     assert (rows[1]["reason"], rows[1]["reference"]) == ("'@refund", "'-x")
+
+
+def test_the_pushed_document_lists_receipts_without_a_second_version(
+    ctx: Context, queue: FakeQueue
+) -> None:
+    create_site(ctx)
+    invoice = _commit(ctx, {"plan": "premium"})
+    with ctx.uow() as uow:
+        state = uow.limits.get(2)
+    assert state is not None and state.document is not None
+    assert state.desired_version == 2 and queue.pushes[-1] == (2, 2)
+    listed = state.document["membership"]["receipts"]
+    assert [(r["kind"], r["number"], r["total"]) for r in listed] == [("receipt", 1, "29.00")]
+    receipts.refund_invoice(ctx, str(invoice["id"]), 900, "goodwill", None, OPERATOR)
+    with ctx.uow() as uow:
+        state = uow.limits.get(2)
+    assert state is not None and state.document is not None and state.desired_version == 3
+    listed = state.document["membership"]["receipts"]
+    assert [(r["kind"], r["number"]) for r in listed] == [("credit_note", 1), ("receipt", 1)]

@@ -142,11 +142,13 @@ class SqlSalesReceipts:
         stmt = select(RECEIPTS).where(RECEIPTS.c.invoice_id == invoice_id).order_by(RECEIPTS.c.id)
         return [_receipt(r) for r in self._s.execute(stmt).mappings()]
 
-    def of_membership(self, membership_id: int) -> list[Receipt]:
+    def of_membership(self, membership_id: int, limit: int | None = None) -> list[Receipt]:
+        """Newest first; at most `limit` when given."""
         stmt = (
             select(RECEIPTS)
             .where(RECEIPTS.c.membership_id == membership_id)
             .order_by(RECEIPTS.c.id.desc())
+            .limit(limit)
         )
         return [_receipt(r) for r in self._s.execute(stmt).mappings()]
 
