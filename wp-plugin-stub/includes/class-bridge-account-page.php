@@ -108,7 +108,7 @@ class Bridge_Account_Page {
 	 * @param string $currency ISO code.
 	 * @return string
 	 */
-	private static function money( $amount, $currency ) {
+	public static function money( $amount, $currency ) {
 		$amount   = (string) $amount;
 		$decimals = false === strpos( $amount, '.' ) ? 0 : strlen( $amount ) - strpos( $amount, '.' ) - 1;
 		$number   = number_format_i18n( abs( (float) $amount ), $decimals );
@@ -158,7 +158,7 @@ class Bridge_Account_Page {
 	 * @param mixed $iso Date.
 	 * @return string
 	 */
-	private static function date( $iso ) {
+	public static function date( $iso ) {
 		$ts = is_string( $iso ) ? strtotime( $iso ) : false;
 		return false === $ts ? '' : wp_date( get_option( 'date_format' ), $ts );
 	}
@@ -277,6 +277,11 @@ class Bridge_Account_Page {
 			echo '<p>' . esc_html__( 'This site has no membership yet.', 'plan-bridge' ) . '</p>';
 		} else {
 			self::render_membership( $membership );
+			Bridge_Receipts::render(
+				$membership,
+				array( __CLASS__, 'money' ),
+				array( __CLASS__, 'date' )
+			);
 		}
 		self::render_limits();
 		echo '</div></div></div>';

@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from bridge.contract import read_checkout_token
+from bridge.contract import read_checkout_token, read_receipt_token
+from bridge.errors import InvalidToken
 from tests.integration.wordpress.conftest import PluginClient
 
 pytestmark = pytest.mark.wordpress
@@ -246,3 +247,85 @@ def test_account_page_shows_the_networks_tax_and_the_next_invoices_tax(
             client.close()
         for words in expected:
             assert words in text, (locale, words)
+
+
+def test_account_page_lists_receipts_and_opens_one_with_a_receipt_token(
+    plugin: Any, bridge_secret: str, bridge_port: int
+) -> None:
+    listed = {
+        **MEMBERSHIP,
+        "receipts": [
+            {
+                "kind": "credit_note",
+                "number": 2,
+                "issued_at": "2026-04-20T00:00:00Z",
+                "total": "5.00",
+                "currency": "USD",
+                "receipt_number": 7,
+                "paid_from_balance": False,
+            },
+            {
+                "kind": "receipt",
+                "number": 7,
+                "issued_at": "2026-04-11T00:00:00Z",
+                "total": "65.00",
+                "currency": "USD",
+                "receipt_number": None,
+                "paid_from_balance": False,
+            },
+        ],
+    }
+    plugin.push({"posts": {"post": 10}}, membership=listed)
+    session = _login(plugin.site)
+    try:
+        page = _account_page(session, plugin.site)
+        text = html.unescape(page)
+        for words in ("Receipts", "Receipt 7", "Credit note 2", "$65.00", "$5.00"):
+            assert words in text, words
+        form = re.search(
+            r'name="action" value="plan_bridge_receipt">.*?name="kind" value="receipt">'
+            r'.*?name="_wpnonce" value="([0-9a-f]+)"',
+            page,
+            re.S,
+        )
+        assert form is not None
+        opened = session.post(
+            f"{plugin.site.url}wp-admin/admin-post.php",
+            data={
+                "action": "plan_bridge_receipt",
+                "kind": "receipt",
+                "number": "7",
+                "_wpnonce": form.group(1),
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        opened.close()
+        assert opened.status_code == 302
+        location = urlparse(opened.headers["Location"])
+        assert f"{location.scheme}://{location.netloc}" == f"http://127.0.0.1:{bridge_port}"
+        assert location.path == "/checkout/receipts/open"
+        token = parse_qs(location.query)["token"][0]
+        payload = read_receipt_token((bridge_secret,), token, int(time.time()))
+        assert (payload["site_id"], payload["kind"], payload["number"]) == (
+            plugin.site.blog_id,
+            "receipt",
+            7,
+        )
+        with pytest.raises(InvalidToken):  # a receipt token is no checkout token
+            read_checkout_token(bridge_secret, token, int(time.time()))
+        unlisted = session.post(
+            f"{plugin.site.url}wp-admin/admin-post.php",
+            data={
+                "action": "plan_bridge_receipt",
+                "kind": "receipt",
+                "number": "8",
+                "_wpnonce": form.group(1),
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        unlisted.close()
+        assert unlisted.status_code == 404
+    finally:
+        session.close()
