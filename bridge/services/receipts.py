@@ -25,7 +25,7 @@ from bridge.domain.receipt import (
 from bridge.errors import InvalidRequest, NotFound, Unprocessable
 from bridge.services.context import Actor, Context
 from bridge.services.journal import audit
-from bridge.services.limits import bump_membership_sites
+from bridge.services.limits import bump_membership_sites, live_site
 from bridge.services.ports import UnitOfWork
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
@@ -121,6 +121,22 @@ def set_buyer(ctx: Context, membership_id: int, buyer: Party) -> Party:
         uow.sales_receipts.set_buyer(membership_id, cleaned, ctx.now())
         uow.commit()
     return cleaned
+
+
+def buyer_of_site(ctx: Context, site_id: int) -> Party | None:
+    """The buyer details of the membership of a live site (None: not given yet)."""
+    with ctx.uow() as uow:
+        membership_id = live_site(uow, site_id).membership_id
+        return None if membership_id is None else uow.sales_receipts.buyer_of(membership_id)
+
+
+def set_buyer_of_site(ctx: Context, site_id: int, buyer: Party) -> Party:
+    """The owner gives (or edits) the buyer details of their site's membership."""
+    with ctx.uow() as uow:
+        membership_id = live_site(uow, site_id).membership_id
+    if membership_id is None:
+        raise NotFound(f"Site {site_id} has no membership yet.")
+    return set_buyer(ctx, membership_id, buyer)
 
 
 def receipts_between(ctx: Context, start: datetime, end: datetime) -> list[Receipt]:

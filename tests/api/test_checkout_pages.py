@@ -122,6 +122,7 @@ class FakeBridge:
         self.site_overrides: dict[int, dict[str, Any]] = {}
         self.push_dead = False
         self.applied_lag = 0  # how many limits versions the site is behind
+        self.billing: dict[int, dict[str, Any]] = {}  # the buyer on each site's receipts
 
     def site_view(self, site_id: int) -> dict[str, Any]:
         m = self.memberships.get(site_id)
@@ -277,6 +278,12 @@ class FakeBridge:
         m = self.memberships[site_id]
         self.memberships[site_id] = replace(m, scheduled_change=None, version=m.version + 1)
         self.cancelled.append(site_id)
+
+    def billing_details(self, site_id: int) -> dict[str, Any] | None:
+        return self.billing.get(site_id)
+
+    def set_billing_details(self, site_id: int, details: dict[str, str]) -> None:
+        self.billing[site_id] = {**details, "tax_number": details.get("tax_number") or None}
 
     def use_checkout_token(self, jti: str, exp: int) -> bool:
         if jti in self.used_jti:

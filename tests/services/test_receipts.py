@@ -171,3 +171,15 @@ def test_the_pushed_document_lists_receipts_without_a_second_version(
     assert state is not None and state.document is not None and state.desired_version == 3
     listed = state.document["membership"]["receipts"]
     assert [(r["kind"], r["number"]) for r in listed] == [("credit_note", 1), ("receipt", 1)]
+
+
+def test_the_owner_gives_the_billing_address_of_their_sites_membership(ctx: Context) -> None:
+    create_site(ctx)
+    assert receipts.buyer_of_site(ctx, 2) is None
+    receipts.set_buyer_of_site(ctx, 2, Party("Ola AS", "Kirkegata 3", "NO 987"))
+    assert receipts.buyer_of_site(ctx, 2) == Party("Ola AS", "Kirkegata 3", "NO 987")
+    _commit(ctx, {"plan": "premium"})
+    [receipt] = receipts.receipts_of_membership(ctx, _membership_id(ctx))
+    assert receipt.buyer == Party("Ola AS", "Kirkegata 3", "NO 987")
+    with pytest.raises(NotFound):
+        receipts.set_buyer_of_site(ctx, 99, Party("x"))
