@@ -330,8 +330,7 @@ class LimitsRepository(Protocol):
     def rewrite(
         self, site_id: int, document: Callable[[int], Mapping[str, Any]], at: datetime
     ) -> int:
-        """Replace the desired version's document, keeping its number: only for a version
-        desired in this same transaction (nobody can have seen it yet)."""
+        """The desired version's document again, same number (desired in this transaction)."""
         ...
 
     def acknowledge(self, site_id: int, applied_version: int, at: datetime) -> LimitsState: ...
@@ -360,7 +359,7 @@ class ReceiptRepository(Protocol):
 
 
 class SalesReceiptRepository(Protocol):
-    """Receipts and credit notes (issue 17), and the buyer's details per membership."""
+    """Receipts and credit notes, and the buyer's details per membership."""
 
     def next_number(self, kind: str) -> int: ...
     def add(self, receipt: Receipt) -> None: ...
