@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from typing import Any
 
+from bridge.domain.documents import instant, line_document, tax_document
 from bridge.domain.invoice import Invoice
 from bridge.domain.money import format_amount
 from bridge.domain.receipt import (
@@ -170,6 +172,33 @@ def receipt_of_site(
     if site is None or found is None or site.membership_id != found.membership_id:
         raise NotFound("There is no such receipt for this site.")
     return found, site.timezone
+
+
+def receipt_view(r: Receipt) -> dict[str, Any]:
+    """A receipt or credit note as the JSON API serves it (amounts as decimal strings)."""
+    c = r.currency
+    return {
+        "kind": r.kind,
+        "number": r.number,
+        "issued_at": instant(r.issued_at),
+        "invoice_id": r.invoice_id,
+        "invoice_number": r.invoice_number,
+        "receipt_number": r.receipt_number,
+        "membership_id": r.membership_id,
+        "site_id": r.site_id,
+        "currency": c,
+        "lines": [line_document(line, c) for line in r.lines],
+        "net": format_amount(r.net_minor, c),
+        "tax": tax_document(r.tax, c),
+        "total": format_amount(r.total_minor, c),
+        "balance_applied": format_amount(r.balance_applied_minor, c),
+        "paid": format_amount(r.paid_minor, c),
+        "paid_from_balance": r.paid_from_balance,
+        "reference": r.reference,
+        "reason": r.reason,
+        "seller": r.seller.to_json(),
+        "buyer": r.buyer.to_json(),
+    }
 
 
 def _cell(value: object) -> str:
