@@ -150,3 +150,5 @@ def test_the_console_lists_a_periods_receipts_and_exports_them_as_csv(app: Flask
     assert rows[2]["reason"] == "'=cmd|' /C calc'!A0"
     shown = client.get("/admin/receipts/receipt/1").get_data(as_text=True)
     assert "Receipt 1" in shown and "Nettverket AS" in shown
+    detail = client.get("/admin/memberships/1").get_data(as_text=True)
+    assert "/admin/receipts/credit_note/1" in detail and "/admin/receipts/receipt/1" in detail
