@@ -13,7 +13,7 @@ from bridge.domain.periods import BillingOption, boundary
 from bridge.domain.preflight import Block, preflight
 from bridge.domain.proration import fraction_left, limits_of, require_utc
 from bridge.domain.quote import QuoteLine, Totals, settle, taxed_lines
-from bridge.domain.tax import Tax, TaxTotal
+from bridge.domain.tax import Tax, TaxTotal, line_tax
 
 
 @dataclass(frozen=True)
@@ -145,15 +145,23 @@ def cancel_at_period_end(
 
 
 def cancel_now(
-    catalog: Catalog, membership: Membership, at: datetime, fallback_plan_id: str
+    catalog: Catalog,
+    membership: Membership,
+    at: datetime,
+    fallback_plan_id: str,
+    tax: Tax | None = None,
 ) -> tuple[Membership, int]:
-    """Cancel at once: the unused value goes to the balance, then the fallback plan applies."""
+    """Cancel at once: the unused value goes to the balance, then the fallback plan applies.
+    With an exclusive tax the unused value is `paid_value` before tax, so the tax it was paid
+    with (at `tax_rate_paid`, rounded once) goes to the balance too (§12: credit is money)."""
     at = require_utc(at)
     credit = 0
     m = membership
     if m.status != "trialing" and m.period_end is not None and m.paid_value_minor > 0:
         f, _, _ = fraction_left(m.period_start, m.period_end, at)
         credit = round_minor(m.paid_value_minor * f)
+        if tax is not None and tax.mode == "exclusive":
+            credit += line_tax(credit, m.tax_rate_paid, "exclusive")
     fallen = fall_back(
         catalog, replace(m, balance_minor=m.balance_minor + credit), fallback_plan_id, at
     )

@@ -250,7 +250,7 @@ def cancel_membership(
                 ctx, uow, membership_id, m, cancel_at_period_end(ctx.catalog, m, fallback)
             )
         else:
-            after, credit = cancel_now(ctx.catalog, m, ctx.now(), fallback)
+            after, credit = cancel_now(ctx.catalog, m, ctx.now(), fallback, ctx.tax)
             uow.invoices.close_open(membership_id, "void", "membership cancelled")
             save_membership(ctx, uow, membership_id, m, after)
             ledger(

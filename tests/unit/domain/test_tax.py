@@ -277,3 +277,25 @@ def test_a_bad_tax_setting_names_its_field(raw: object, field: str, words: str) 
     with pytest.raises(CatalogInvalid) as caught:
         parse_tax(raw)
     assert f"field '{field}'" in str(caught.value) and words in str(caught.value)
+
+
+def test_cancelling_now_credits_the_unused_value_with_the_tax_it_was_paid_with() -> None:
+    from bridge.domain.lifecycle import cancel_now
+
+    m = membership("premium", 6000, tax_rate_paid="20")
+    _fallen, credit = cancel_now(worked_catalog_with_free(), m, at("2026-04-11"), "free", MVA)
+    assert credit == 4000 + 800  # 40.00 unused, plus the 20 % it was paid with
+    _fallen, inclusive = cancel_now(worked_catalog_with_free(), m, at("2026-04-11"), "free", PPN)
+    assert inclusive == 4000  # inclusive: paid_value is what was charged
+    untaxed = cancel_now(
+        worked_catalog_with_free(), replace(m, tax_rate_paid=None), at("2026-04-11"), "free", MVA
+    )
+    assert untaxed[1] == 4000  # paid without tax: no tax to give back
+
+
+def worked_catalog_with_free():  # type: ignore[no-untyped-def]
+    products: dict[str, dict[str, object]] = {
+        "free": {"name": "Free", "kind": "plan", "price": "0.00"},
+        "premium": {"name": "Premium", "kind": "plan", "price": "60.00"},
+    }
+    return catalog_of(products)
