@@ -180,7 +180,7 @@ def quote_change(
     if not plan_changed and not billing_changed and target.addons == current_addons:
         current_limits = limits_of(catalog, membership.plan, current_addons, membership.overrides)
         no_change = _no_change(membership, currency, at, current_limits)
-        return replace(no_change, tax=None if tax is None else TaxTotal(tax, 0))
+        return no_change if tax is None else replace(no_change, tax=TaxTotal(tax, 0))
 
     kind = _classify(catalog, membership, target)
     trialing = membership.status == "trialing"
@@ -210,12 +210,12 @@ def quote_change(
 def _taxed(quote: Quote, tax: Tax | None, membership: Membership) -> Quote:
     """Each line's tax, the tax line and the totals again from the gross lines (§12); an invoice
     that starts a new period records its rate as the membership's `tax_rate_paid`."""
+    if tax is None:
+        return quote  # a new period paid without tax: the terms' `tax_rate_paid` is already None
     lines, total = taxed_lines(quote.lines, tax, membership.tax_rate_paid)
     terms = quote.terms
     if terms is not None and terms.restarts:
-        terms = replace(terms, tax_rate_paid=None if tax is None else tax.rate)
-    if tax is None:
-        return replace(quote, terms=terms)
+        terms = replace(terms, tax_rate_paid=tax.rate)
     gross = sum(line.amount_minor for line in lines)
     totals = settle(gross, quote.totals.credit_minor, membership.balance_minor)
     return replace(quote, lines=lines, totals=totals, terms=terms, tax=total)
