@@ -114,7 +114,7 @@ def settle(
                     found.id,
                 )
             paid = uow.invoices.mark_paid(found.id, now, reference)
-            issue_receipt(ctx, uow, paid)
+            issue_receipt(ctx, uow, paid, bumped=True)
             audit(
                 ctx,
                 uow,

@@ -163,7 +163,7 @@ def commit_quote(
             if after is not None:
                 reference = "test" if quote.totals.due_now_minor else None
                 invoice = uow.invoices.mark_paid(invoice.id, now, reference)
-                issue_receipt(ctx, uow, invoice)
+                issue_receipt(ctx, uow, invoice, bumped=True)
                 ledger(
                     ctx,
                     uow,

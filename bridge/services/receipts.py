@@ -37,9 +37,14 @@ MAX_BUYER_ADDRESS = 1000
 MAX_TAX_NUMBER = 50
 
 
-def issue_receipt(ctx: Context, uow: UnitOfWork, invoice: Invoice) -> Receipt | None:
+def issue_receipt(
+    ctx: Context, uow: UnitOfWork, invoice: Invoice, *, bumped: bool = False
+) -> Receipt | None:
     """The receipt of a paid invoice that adds up to more than zero, issued once; None for an
-    invoice that takes none (not paid, or it only adds to the balance)."""
+    invoice that takes none (not paid, or it only adds to the balance). `bumped`: the caller
+    saved the membership (so bumped its sites' documents) in this same transaction, and that
+    version's documents are rewritten to list the receipt (one version, one push); otherwise
+    the sites get a new version."""
     for issued in uow.sales_receipts.of_invoice(invoice.id):
         if issued.kind == "receipt":
             return issued
@@ -50,9 +55,7 @@ def issue_receipt(ctx: Context, uow: UnitOfWork, invoice: Invoice) -> Receipt | 
     receipt = receipt_for(invoice, number, ctx.settings.seller, buyer, invoice.paid_at or ctx.now())
     assert receipt is not None
     uow.sales_receipts.add(receipt)
-    # Every caller saved the membership (and so bumped its sites) in this same transaction:
-    # the documents of that version get the receipt too, with no second version or push.
-    bump_membership_sites(ctx, uow, invoice.membership_id, same_version=True)
+    bump_membership_sites(ctx, uow, invoice.membership_id, same_version=bumped)
     return receipt
 
 

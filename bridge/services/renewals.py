@@ -113,10 +113,10 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
             )
             if renewal.totals.due_now_minor == 0:
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "balance")
-                issue_receipt(ctx, uow, invoice)
+                issue_receipt(ctx, uow, invoice, bumped=True)
             elif ctx.settings.gateway == "test":
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "test")
-                issue_receipt(ctx, uow, invoice)
+                issue_receipt(ctx, uow, invoice, bumped=True)
                 paid = renewal_paid(after, ctx.catalog)
                 after = save_membership(ctx, uow, membership_id, after, paid)
             ledger(

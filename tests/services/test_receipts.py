@@ -183,3 +183,22 @@ def test_the_owner_gives_the_billing_address_of_their_sites_membership(ctx: Cont
     assert receipt.buyer == Party("Ola AS", "Kirkegata 3", "NO 987")
     with pytest.raises(NotFound):
         receipts.set_buyer_of_site(ctx, 99, Party("x"))
+
+
+def test_a_receipt_issued_without_a_change_in_its_transaction_gets_a_new_version(
+    make_ctx: Callable[..., Context],
+) -> None:
+    """How a payment path that applies nothing in the same transaction (a gateway's) calls it."""
+    ctx = make_ctx(gateway="manual")
+    create_site(ctx)
+    invoice = _commit(ctx, {"plan": "premium"})
+    with ctx.uow() as uow:
+        before = uow.limits.get(2)
+        paid = uow.invoices.mark_paid(str(invoice["id"]), ctx.now(), "gw-1")
+        receipts.issue_receipt(ctx, uow, paid)
+        uow.commit()
+    with ctx.uow() as uow:
+        after = uow.limits.get(2)
+    assert before is not None and after is not None and after.document is not None
+    assert after.desired_version == before.desired_version + 1
+    assert [r["number"] for r in after.document["membership"]["receipts"]] == [1]
