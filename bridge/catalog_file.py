@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from bridge.domain.catalog import Catalog, CatalogInvalid, Policy, parse_catalog, parse_policy
+from bridge.domain.tax import Tax, parse_tax
 from bridge.errors import ConfigError
 
 
@@ -62,11 +63,25 @@ def policy_from(path: Path, section: Any, base: Policy | None = None) -> Policy:
         raise ConfigError("\n".join(f"{path}: {problem}" for problem in exc.problems)) from exc
 
 
-def load_catalog_file(path: Path) -> tuple[Catalog, Policy | None]:
-    """A YAML file with a `catalog:` section and maybe a `policy:` section."""
+def tax_from(path: Path, section: Any) -> Tax | None:
+    """The `tax:` section read from `path` (None when absent); errors name the file and field."""
+    try:
+        return parse_tax(section)
+    except CatalogInvalid as exc:
+        raise ConfigError("\n".join(f"{path}: {problem}" for problem in exc.problems)) from exc
+
+
+def load_catalog_sections(path: Path) -> tuple[Catalog, Policy | None, Tax | None]:
+    """A YAML file with a `catalog:` section and maybe `policy:` and `tax:` sections."""
     data = load_yaml(path)
     if not isinstance(data, dict) or "catalog" not in data:
         raise ConfigError(f"{path}: expected a 'catalog:' section")
     catalog = catalog_from(path, data["catalog"])
     policy = policy_from(path, data["policy"]) if data.get("policy") is not None else None
+    return catalog, policy, tax_from(path, data.get("tax"))
+
+
+def load_catalog_file(path: Path) -> tuple[Catalog, Policy | None]:
+    """A YAML file with a `catalog:` section and maybe a `policy:` section."""
+    catalog, policy, _tax = load_catalog_sections(path)
     return catalog, policy

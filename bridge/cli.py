@@ -191,7 +191,13 @@ def _catalog_start(runtime: Runtime) -> None:
     """Seed an empty database's catalog from config.yaml, or warn that config.yaml differs."""
     from bridge.services.catalog import start_up
     from bridge.services.context import SYSTEM
+    from bridge.services.taxes import check_tax_mode
 
+    try:
+        check_tax_mode(runtime.ctx)
+    except BridgeError as exc:
+        runtime.close()
+        raise click.ClickException(exc.message) from exc
     start_up(runtime.ctx, SYSTEM)
 
 

@@ -40,9 +40,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from bridge.catalog_file import catalog_from, load_catalog_file, load_yaml, policy_from
+from bridge.catalog_file import (
+    catalog_from,
+    load_catalog_sections,
+    load_yaml,
+    policy_from,
+    tax_from,
+)
 from bridge.contract import secret_bytes
 from bridge.domain.catalog import Catalog, Policy
+from bridge.domain.receipt import Party
+from bridge.domain.tax import Tax
 from bridge.errors import ConfigError, InvalidSecret
 
 Gateway = Literal["test", "manual"]
@@ -59,6 +67,8 @@ _TOP_KEYS = {
     "public_url",
     "catalog",
     "policy",
+    "tax",
+    "seller",
     "default_plan",
     "fallback_plan",
     "grace_days",
@@ -111,6 +121,8 @@ class Settings:
 
     catalog: Catalog
     policy: Policy = field(default_factory=Policy)
+    tax: Tax | None = None  # the network's one tax (billing-rules.md §12); None: no tax
+    seller: Party = field(default_factory=Party)  # printed on receipts (name, address, tax no.)
     database_url: str = "sqlite:///var/bridge.db"
     public_url: str = "http://127.0.0.1:8000"
     admin_token: str = ""  # empty: not set (only with load_settings(require_secrets=False))
@@ -238,6 +250,19 @@ def _section(where: str, raw: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     return dict(raw)
 
 
+def _seller(where: str, raw: Any) -> Party:
+    """`seller: {name, address, tax_number}`: who issues the receipts (all optional)."""
+    section = _section(f"{where}: seller", raw, ("name", "address", "tax_number"))
+    values: dict[str, str] = {}
+    for key, value in section.items():
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: seller.{key}: must be a string, not {value!r}")
+        values[key] = (value or "").strip()
+    return Party(
+        values.get("name", ""), values.get("address", ""), values.get("tax_number") or None
+    )
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -277,7 +302,7 @@ def load_settings(
             data[key] = value
 
     where = str(config_path)
-    catalog, policy = _catalog_and_policy(config_path, data)
+    catalog, policy, tax = _catalog_and_policy(config_path, data)
     default_plan = _text(f"{where}: default_plan", data.get("default_plan", "free"))
     fallback_plan = _text(f"{where}: fallback_plan", data.get("fallback_plan", default_plan))
     for key, plan_id in (("default_plan", default_plan), ("fallback_plan", fallback_plan)):
@@ -286,6 +311,7 @@ def load_settings(
             raise ConfigError(f"{where}: {key} '{plan_id}' is not a plan of the catalog")
 
     wp = _section(f"{where}: wordpress", data.get("wordpress"), ("url", "transport", "timeout_s"))
+    seller = _seller(where, data.get("seller"))
     queue = _section(f"{where}: queue", data.get("queue"), ("backend", "redis_url", "path"))
     push = _section(f"{where}: push", data.get("push"), _PUSH_KEYS)
     jobs = _section(f"{where}: jobs", data.get("jobs"), _JOBS_KEYS)
@@ -319,6 +345,8 @@ def load_settings(
     return Settings(
         catalog=catalog,
         policy=policy,
+        tax=tax,
+        seller=seller,
         database_url=_database_url(
             _text(f"{where}: database_url", data.get("database_url", Settings.database_url))
         ),
@@ -384,16 +412,21 @@ def load_settings(
     )
 
 
-def _catalog_and_policy(config_path: Path, data: Mapping[str, Any]) -> tuple[Catalog, Policy]:
-    """`catalog:` inline, or a path (relative to config.yaml) to a file with `catalog:`."""
+def _catalog_and_policy(
+    config_path: Path, data: Mapping[str, Any]
+) -> tuple[Catalog, Policy, Tax | None]:
+    """`catalog:` inline, or a path (relative to config.yaml) to a file with `catalog:`; the
+    `policy:` and `tax:` of config.yaml win over the catalog file's."""
     raw = data.get("catalog")
     if raw is None:
         raise ConfigError(f"{config_path}: a 'catalog:' section is required")
     file_policy: Policy | None = None
+    file_tax: Tax | None = None
     if isinstance(raw, str):
         catalog_path = (config_path.parent / raw).resolve()
-        catalog, file_policy = load_catalog_file(catalog_path)
+        catalog, file_policy, file_tax = load_catalog_sections(catalog_path)
     else:
         catalog = catalog_from(config_path, raw)
     policy = policy_from(config_path, data.get("policy"), file_policy)
-    return catalog, policy
+    tax = tax_from(config_path, data["tax"]) if "tax" in data else file_tax
+    return catalog, policy, tax

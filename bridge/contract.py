@@ -63,7 +63,7 @@ def derive_key(secret: str, purpose: str) -> bytes:
 
 
 # Every purpose a key is derived for; the log redaction hides each derived key too.
-PURPOSES = ("push", "token", "session", "operator", "console")
+PURPOSES = ("push", "token", "session", "operator", "console", "receipt")
 
 
 def secret_forms(secret: str) -> list[str]:
@@ -119,11 +119,43 @@ _EXP_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime h
 _JTI_LENGTH = 64  # checkout_token_uses.jti
 
 
-def mint_checkout_token(secret: str, payload: Mapping[str, Any]) -> str:
+def mint_checkout_token(secret: str, payload: Mapping[str, Any], purpose: str = "token") -> str:
     """The plugin's token format, for tests and tools: b64url(json).b64url(hmac)."""
     body = _b64url(json.dumps(dict(payload), separators=(",", ":")).encode())
-    mac = hmac.new(derive_key(secret, "token"), body.encode(), hashlib.sha256).digest()
+    mac = hmac.new(derive_key(secret, purpose), body.encode(), hashlib.sha256).digest()
     return f"{body}.{_b64url(mac)}"
+
+
+RECEIPT_KINDS = ("receipt", "credit_note")
+RECEIPT_TOKEN_TTL_S = 10 * 60
+
+
+def mint_receipt_token(secret: str, payload: Mapping[str, Any]) -> str:
+    """A token that opens one receipt, under a key of its own purpose (`receipt`): the checkout
+    token's format, payload {site_id, user_id, locale, kind, number, exp, jti}."""
+    return mint_checkout_token(secret, payload, "receipt")
+
+
+def read_receipt_token(secrets: tuple[str, ...], token: str, now_s: int) -> dict[str, Any]:
+    """Verify a receipt token against any of `secrets`; a checkout token is not one."""
+    first: InvalidToken | None = None
+    for secret in secrets:
+        try:
+            payload = read_checkout_token(secret, token, now_s, "receipt")
+        except InvalidToken as exc:
+            if exc.expired:
+                raise
+            first = first or exc
+            continue
+        if payload.get("kind") not in RECEIPT_KINDS:
+            raise InvalidToken("the token has no valid 'kind'")
+        number = payload.get("number")
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number <= _INT64_MAX:
+            raise InvalidToken("the token has no valid 'number'")
+        if payload["exp"] > now_s + RECEIPT_TOKEN_TTL_S:
+            raise InvalidToken("the token lives too long")
+        return payload
+    raise first or InvalidToken("no secret is configured")
 
 
 def read_checkout_token_any(secrets: tuple[str, ...], token: str, now_s: int) -> dict[str, Any]:
@@ -140,14 +172,17 @@ def read_checkout_token_any(secrets: tuple[str, ...], token: str, now_s: int) ->
     raise first or InvalidToken("no secret is configured")
 
 
-def read_checkout_token(secret: str, token: str, now_s: int) -> dict[str, Any]:
-    """Verify signature and expiry of a checkout token and return its payload."""
+def read_checkout_token(
+    secret: str, token: str, now_s: int, purpose: str = "token"
+) -> dict[str, Any]:
+    """Verify signature and expiry of a checkout token (or, with `purpose` "receipt", of a
+    receipt token) and return its payload."""
     try:
         body, mac_text = token.split(".")
         mac = _unb64url(mac_text)
     except ValueError as exc:
         raise InvalidToken("the token is malformed") from exc
-    expected = hmac.new(derive_key(secret, "token"), body.encode(), hashlib.sha256).digest()
+    expected = hmac.new(derive_key(secret, purpose), body.encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(mac, expected):
         raise InvalidToken("the token's signature does not match")
     try:

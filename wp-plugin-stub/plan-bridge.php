@@ -38,6 +38,7 @@ require_once PLAN_BRIDGE_DIR . 'class-bridge-disk-limits.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-visitor.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-visits.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-account-page.php';
+require_once PLAN_BRIDGE_DIR . 'class-bridge-receipts.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-network-page.php';
 
 /**
@@ -66,5 +67,6 @@ if ( is_multisite() ) {
 	Bridge_Disk_Limits::register();
 	Bridge_Visits::register();
 	Bridge_Account_Page::register();
+	Bridge_Receipts::register();
 	Bridge_Network_Page::register();
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,8 @@ from bridge.domain.catalog import parse_billing, parse_limits
 from bridge.domain.limits import Limits
 from bridge.domain.membership import Selection
 from bridge.domain.money import MoneyError, parse_amount
+from bridge.domain.receipt import Party
+from bridge.domain.tax import parse_rate
 from bridge.errors import InvalidRequest
 from bridge.services.events import (
     Event,
@@ -320,6 +322,12 @@ def parse_membership(doc: Any, currency: str) -> MembershipInput:
             _timezone(site_doc, "malformed_event"),
         )
     paid = doc.get("paid")
+    rate_paid = doc.get("tax_rate_paid")
+    if rate_paid is not None:
+        try:
+            rate_paid = parse_rate(rate_paid)
+        except ValueError as exc:
+            raise InvalidRequest(f"tax_rate_paid: {exc}.", "invalid_request") from exc
     return MembershipInput(
         plan=plan,
         billing=billing,
@@ -329,9 +337,45 @@ def parse_membership(doc: Any, currency: str) -> MembershipInput:
         anchor=anchor,
         status=cast(Literal["active", "past_due", "trialing"], status),
         paid=None if paid is None else bool(paid),
+        tax_rate_paid=rate_paid,
         site=site,
         raw={str(k): v for k, v in doc.items()},
     )
+
+
+def parse_party(body: Mapping[str, Any]) -> Party:
+    """`{"name", "address", "tax_number"}` of a buyer (strings; the use case checks lengths)."""
+    values = {}
+    for key in ("name", "address", "tax_number"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequest(f"'{key}' must be a string.", "invalid_request")
+        values[key] = value or ""
+    return Party(values["name"], values["address"], values["tax_number"] or None)
+
+
+def parse_period(first: str | None, last: str | None, now: datetime) -> tuple[datetime, datetime]:
+    """`from` and `to` as YYYY-MM-DD (whole UTC days, both included; by default this month
+    so far) as the instants [start, end)."""
+    days = []
+    for name, raw, default in (
+        ("from", first, now.date().replace(day=1)),
+        ("to", last, now.date()),
+    ):
+        try:
+            day = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            day = None
+        if day is None or not 1970 <= day.year <= 2999:
+            raise InvalidRequest(
+                f"'{name}' must be a day from 1970 to 2999, like 2026-04-30.", "invalid_request"
+            ) from None
+        days.append(day)
+    start = datetime(days[0].year, days[0].month, days[0].day, tzinfo=UTC)
+    end = datetime(days[1].year, days[1].month, days[1].day, tzinfo=UTC) + timedelta(days=1)
+    if end <= start:
+        raise InvalidRequest("'to' must not be before 'from'.", "invalid_request")
+    return start, end
 
 
 def parse_overrides(raw: Any) -> Limits | None:

@@ -146,7 +146,8 @@ def spec() -> dict[str, Any]:
                 },
                 "Quote": {
                     "type": "object",
-                    "description": "The quote of quote-cli.md plus id, version and expires_at",
+                    "description": "The quote of quote-cli.md (its `tax` null without one) plus id, "
+                    "version and expires_at",
                     "required": ["id", "kind", "due_now", "expires_at"],
                 },
                 "Commit": {
@@ -239,6 +240,12 @@ def spec() -> dict[str, Any]:
                             "anchor": {"type": "string", "format": "date-time"},
                             "status": {"enum": ["active", "past_due", "trialing"]},
                             "paid": {"type": "boolean"},
+                            "tax_rate_paid": {
+                                "type": ["string", "null"],
+                                "pattern": r"^\d{1,3}(\.\d{1,4})?$",
+                                "description": "the tax rate (percent) the current period was "
+                                "paid at; null or absent: paid without tax",
+                            },
                             "balance": AMOUNT,
                             "site": {
                                 "type": "object",
@@ -315,6 +322,59 @@ def spec() -> dict[str, Any]:
                     "The site's current limits document",
                     _ok("The document"),
                     (401, 403, 404),
+                    params=[SITE],
+                )
+            },
+            "/api/v1/invoices/{invoice_id}/credit-notes": {
+                "post": _op(
+                    "Record money of an invoice's payment paid back: a numbered credit note "
+                    "pointing to its receipt, split into net and tax at the receipt's rate",
+                    _ok("The credit note", 201),
+                    (400, 401, 403, 404, 422),
+                    body={
+                        "type": "object",
+                        "required": ["amount", "reason"],
+                        "properties": {
+                            "amount": AMOUNT,
+                            "reason": {"type": "string"},
+                            "reference": {"type": "string"},
+                        },
+                    },
+                    params=[_path("invoice_id")],
+                )
+            },
+            "/api/v1/receipts": {
+                "get": _op(
+                    "Receipts and credit notes issued in a period (whole UTC days)",
+                    _ok("The receipts, oldest first"),
+                    (400, 401, 403),
+                    params=[
+                        _query("from", "first day, YYYY-MM-DD (default: the 1st of this month)"),
+                        _query("to", "last day, YYYY-MM-DD (default: today)"),
+                    ],
+                )
+            },
+            "/api/v1/receipts/{kind}/{number}": {
+                "get": _op(
+                    "One receipt (kind receipt) or credit note (kind credit_note)",
+                    _ok("The receipt"),
+                    (401, 403, 404),
+                    params=[_path("kind"), _path("number", "integer")],
+                )
+            },
+            "/api/v1/sites/{site_id}/billing-details": {
+                "put": _op(
+                    "The buyer printed on the site's next receipts",
+                    _ok("The billing details as kept"),
+                    (400, 401, 403, 404),
+                    body={
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "address": {"type": "string"},
+                            "tax_number": {"type": ["string", "null"]},
+                        },
+                    },
                     params=[SITE],
                 )
             },

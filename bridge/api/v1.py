@@ -20,13 +20,15 @@ from bridge.api.inputs import (
     parse_json,
     parse_membership,
     parse_overrides,
+    parse_party,
+    parse_period,
     parse_reference,
     parse_scope,
     parse_selection,
 )
 from bridge.api.state import state
-from bridge.errors import InvalidRequest, Unauthorized
-from bridge.services import limits, operator, payments, quotes, renewals, sites
+from bridge.errors import InvalidRequest, NotFound, Unauthorized
+from bridge.services import limits, operator, payments, quotes, receipts, renewals, sites
 from bridge.services.context import OPERATOR, Actor, Context
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -165,6 +167,42 @@ def get_limits(site_id: int) -> Response:
     require_operator()
     url, version, document = limits.limits_document(ctx(), site_id)
     return _json({"site_id": site_id, "url": url, "version": version, "document": document})
+
+
+@blueprint.post("/invoices/<key:invoice_id>/credit-notes")
+def post_credit_note(invoice_id: str) -> Response:
+    """Money of an invoice's payment was paid back: its numbered credit note."""
+    actor = require_operator()
+    body = _body()
+    amount, _text, reason = parse_balance_entry(body, ctx().catalog.currency, refund=True)
+    reference = parse_reference(body.get("reference"))
+    note = receipts.refund_invoice(ctx(), invoice_id, amount, reason, reference, actor)
+    return _json(receipts.receipt_view(note), 201)
+
+
+@blueprint.get("/receipts")
+def get_receipts() -> Response:
+    require_operator()
+    start, end = parse_period(request.args.get("from"), request.args.get("to"), ctx().now())
+    found = receipts.receipts_between(ctx(), start, end)
+    return _json({"receipts": [receipts.receipt_view(r) for r in found]})
+
+
+@blueprint.get("/receipts/<key:kind>/<bigid:number>")
+def get_receipt(kind: str, number: int) -> Response:
+    require_operator()
+    if kind not in ("receipt", "credit_note"):
+        raise NotFound("Receipts are /receipts/receipt/N or /receipts/credit_note/N.")
+    return _json(receipts.receipt_view(receipts.find_receipt(ctx(), kind, number)))
+
+
+@blueprint.put("/sites/<bigid:site_id>/billing-details")
+def put_billing_details(site_id: int) -> Response:
+    require_operator()
+    body = _body()
+    buyer = parse_party(body)
+    saved = receipts.set_buyer_of_site(ctx(), site_id, buyer)
+    return _json(saved.to_json())
 
 
 @blueprint.post("/roll-over")

@@ -8,7 +8,8 @@ from typing import Any
 from bridge.domain.membership import ScheduledChange
 from bridge.domain.money import format_amount
 from bridge.domain.preflight import Block
-from bridge.domain.quote import Quote, QuoteLine
+from bridge.domain.quote import NextBilling, Quote, QuoteLine
+from bridge.domain.tax import TaxTotal
 
 
 def instant(at: datetime | None) -> str | None:
@@ -24,6 +25,8 @@ def line_document(line: QuoteLine, currency: str) -> dict[str, Any]:
         doc["product"] = line.product
     doc["description"] = line.description
     doc["amount"] = format_amount(line.amount_minor, currency)
+    if line.tax_minor is not None:
+        doc["tax"] = format_amount(line.tax_minor, currency)
     if line.period_start is not None:
         doc["period_start"] = instant(line.period_start)
         doc["period_end"] = instant(line.period_end)
@@ -55,17 +58,32 @@ def scheduled_document(change: ScheduledChange, limits: dict[str, Any] | None) -
     return doc
 
 
+def tax_document(total: TaxTotal | None, currency: str) -> dict[str, str] | None:
+    """`{"name", "rate", "mode", "amount"}` of a quote or invoice; None without a tax (§12)."""
+    if total is None:
+        return None
+    return {**total.tax.to_json(), "amount": format_amount(total.amount_minor, currency)}
+
+
+def next_billing_document(upcoming: NextBilling | None, currency: str) -> dict[str, Any] | None:
+    """The next invoice: date, gross amount, what the balance covers, and its tax when taxed."""
+    if upcoming is None:
+        return None
+    doc: dict[str, Any] = {
+        "date": instant(upcoming.date),
+        "amount": format_amount(upcoming.amount_minor, currency),
+        "covered_by_balance": format_amount(upcoming.covered_by_balance_minor, currency),
+    }
+    if upcoming.tax_minor is not None:
+        doc["tax"] = format_amount(upcoming.tax_minor, currency)
+    return doc
+
+
 def quote_document(quote: Quote) -> dict[str, Any]:
     """The stable JSON of a quote (quote-cli.md "Output")."""
     c = quote.currency
     t = quote.totals
-    next_billing = None
-    if quote.next_billing is not None:
-        next_billing = {
-            "date": instant(quote.next_billing.date),
-            "amount": format_amount(quote.next_billing.amount_minor, c),
-            "covered_by_balance": format_amount(quote.next_billing.covered_by_balance_minor, c),
-        }
+    next_billing = next_billing_document(quote.next_billing, c)
     scheduled = None
     if quote.scheduled is not None:
         limits = quote.scheduled_limits.to_json() if quote.scheduled_limits else None
@@ -80,6 +98,7 @@ def quote_document(quote: Quote) -> dict[str, Any]:
         "balance_applied": format_amount(t.balance_applied_minor, c),
         "due_now": format_amount(t.due_now_minor, c),
         "balance_after": format_amount(t.balance_after_minor, c),
+        "tax": tax_document(quote.tax, c),
         "next_billing": next_billing,
         "scheduled": scheduled,
         "limits": quote.limits.to_json(),

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from bridge.domain.money import format_amount
 from bridge.domain.quote import QuoteLine
+from bridge.domain.tax import TAX_MODES, Tax, TaxTotal
 
 InvoiceKind = Literal["change", "renewal", "adjustment"]
 InvoiceStatus = Literal["open", "paid", "void", "expired"]
@@ -39,6 +40,18 @@ class Invoice:
     paid_at: datetime | None = None
     reference: str | None = None
     closed_reason: str | None = None
+    tax_name: str | None = None  # the tax it was made with (§12); None without a tax
+    tax_rate: str | None = None
+    tax_mode: str | None = None
+    tax_minor: int | None = None  # the sum of its lines' taxes
+
+    @property
+    def tax(self) -> TaxTotal | None:
+        """The invoice's tax and its amount; None for an invoice made without tax."""
+        if self.tax_name is None or self.tax_rate is None or self.tax_mode not in TAX_MODES:
+            return None
+        tax = Tax(self.tax_name, self.tax_rate, self.tax_mode)  # type: ignore[arg-type]
+        return TaxTotal(tax, self.tax_minor or 0)
 
     def expired(self, at: datetime) -> bool:
         """An open invoice with an expiry at or before `at` can no longer be paid."""

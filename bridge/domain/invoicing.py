@@ -17,6 +17,7 @@ from bridge.domain.membership import Holding, Membership
 from bridge.domain.money import format_amount, fraction_text, round_minor
 from bridge.domain.periods import BillingOption, boundary, period_index_after, period_ratio
 from bridge.domain.quote import NextBilling, QuoteLine
+from bridge.domain.tax import Tax, line_tax
 
 
 def addon_period_value(
@@ -173,12 +174,12 @@ def _renewal_addons(
     return rows
 
 
-def renewal_amount(catalog: Catalog, terms: RenewalTerms) -> int:
-    """What `renewal_lines` adds up to, without building the lines (the quote's hot path)."""
-    total = terms.plan_price_minor + sum(row[-1] for row in _renewal_addons(catalog, terms))
+def renewal_amounts(catalog: Catalog, terms: RenewalTerms) -> list[int]:
+    """The amounts of `renewal_lines`, without building the lines (the quote's hot path)."""
+    amounts = [terms.plan_price_minor, *(row[-1] for row in _renewal_addons(catalog, terms))]
     if terms.setup_fee_minor > 0 and catalog.get(terms.plan) is not None:
-        total += terms.setup_fee_minor
-    return total
+        amounts.append(terms.setup_fee_minor)
+    return amounts
 
 
 def renewal_lines(
@@ -242,12 +243,21 @@ def renewal_lines(
     return tuple(lines)
 
 
-def next_invoice(catalog: Catalog, membership: Membership) -> NextBilling | None:
+def next_invoice(
+    catalog: Catalog, membership: Membership, tax: Tax | None = None
+) -> NextBilling | None:
     """Next billing (§6): the renewal invoice at `period_end` (or `trial_end`) exactly as `renew`
-    will make it, and the part of it the balance will cover; None when nothing renews."""
+    will make it, each line taxed on its own (§12), its gross amount and the part of it the
+    balance will cover; None when nothing renews."""
     terms = renewal_terms(catalog, membership)
     if terms is None or membership.period_end is None:
         return None
-    amount = renewal_amount(catalog, terms)
+    amounts = renewal_amounts(catalog, terms)
+    amount = sum(amounts)
+    tax_minor = None
+    if tax is not None:
+        tax_minor = sum(line_tax(a, tax.rate, tax.mode) for a in amounts)
+        if tax.mode == "exclusive":
+            amount += tax_minor
     covered = min(membership.balance_minor, max(0, amount))
-    return NextBilling(membership.period_end, amount, covered)
+    return NextBilling(membership.period_end, amount, covered, tax_minor)

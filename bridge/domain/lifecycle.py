@@ -12,7 +12,8 @@ from bridge.domain.money import round_minor
 from bridge.domain.periods import BillingOption, boundary
 from bridge.domain.preflight import Block, preflight
 from bridge.domain.proration import fraction_left, limits_of, require_utc
-from bridge.domain.quote import QuoteLine, Totals, settle
+from bridge.domain.quote import QuoteLine, Totals, settle, taxed_lines
+from bridge.domain.tax import Tax, TaxTotal, line_tax
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Renewal:
     warnings: tuple[Block, ...]
     applied_scheduled: bool
     paid_value_minor: int  # what `paid_value` becomes once the invoice is paid
+    tax: TaxTotal | None = None  # the invoice's tax (§12); None without a tax
 
 
 def _plan(catalog: Catalog, plan_id: str) -> Product:
@@ -34,8 +36,11 @@ def _plan(catalog: Catalog, plan_id: str) -> Product:
     return plan
 
 
-def renew(catalog: Catalog, membership: Membership, at: datetime) -> Renewal | None:
-    """At period end (or trial end): apply a due scheduled change, roll one period, invoice it."""
+def renew(
+    catalog: Catalog, membership: Membership, at: datetime, tax: Tax | None = None
+) -> Renewal | None:
+    """At period end (or trial end): apply a due scheduled change, roll one period, invoice it,
+    taxed like any invoice; its rate becomes the membership's `tax_rate_paid` (§12)."""
     at = require_utc(at)
     m = membership
     if m.period_end is None or at < m.period_end:
@@ -51,7 +56,7 @@ def renew(catalog: Catalog, membership: Membership, at: datetime) -> Renewal | N
             catalog, terms.plan, {k: h.quantity for k, h in terms.addons.items()}, m.overrides
         )
         warnings = tuple(preflight(m.sites, new_limits, plan.name))
-    lines = renewal_lines(catalog, m, terms)
+    lines, tax_total = taxed_lines(renewal_lines(catalog, m, terms), tax, None)
     new_end = lines[0].period_end
     assert new_end is not None
     totals = settle(sum(line.amount_minor for line in lines), 0, m.balance_minor)
@@ -67,13 +72,14 @@ def renew(catalog: Catalog, membership: Membership, at: datetime) -> Renewal | N
         period_end=new_end,
         status="active" if paid else "past_due",
         setup_fee_paid_minor=m.setup_fee_paid_minor + terms.setup_fee_minor,
+        tax_rate_paid=None if tax is None else tax.rate,
         balance_minor=totals.balance_after_minor,
         scheduled_change=None if terms.applies_scheduled else m.scheduled_change,
         version=m.version + 1,
     )
     value = paid_value_of(catalog, rolled)
     rolled = replace(rolled, paid_value_minor=value if paid else 0)
-    return Renewal(rolled, lines, totals, warnings, terms.applies_scheduled, value)
+    return Renewal(rolled, lines, totals, warnings, terms.applies_scheduled, value, tax_total)
 
 
 def renewal_paid(membership: Membership, catalog: Catalog) -> Membership:
@@ -139,15 +145,23 @@ def cancel_at_period_end(
 
 
 def cancel_now(
-    catalog: Catalog, membership: Membership, at: datetime, fallback_plan_id: str
+    catalog: Catalog,
+    membership: Membership,
+    at: datetime,
+    fallback_plan_id: str,
+    tax: Tax | None = None,
 ) -> tuple[Membership, int]:
-    """Cancel at once: the unused value goes to the balance, then the fallback plan applies."""
+    """Cancel at once: the unused value goes to the balance, then the fallback plan applies.
+    With an exclusive tax the unused value is `paid_value` before tax, so the tax it was paid
+    with (at `tax_rate_paid`, rounded once) goes to the balance too (§12: credit is money)."""
     at = require_utc(at)
     credit = 0
     m = membership
     if m.status != "trialing" and m.period_end is not None and m.paid_value_minor > 0:
         f, _, _ = fraction_left(m.period_start, m.period_end, at)
         credit = round_minor(m.paid_value_minor * f)
+        if tax is not None and tax.mode == "exclusive":
+            credit += line_tax(credit, m.tax_rate_paid, "exclusive")
     fallen = fall_back(
         catalog, replace(m, balance_minor=m.balance_minor + credit), fallback_plan_id, at
     )

@@ -79,6 +79,9 @@ class Membership:
     trial_end: datetime | None = None
     paid_value_minor: int = 0
     setup_fee_paid_minor: int = 0
+    # The tax rate (percent text, "25") of the invoice that started the current period; None:
+    # that period was paid without tax, so its credit carries none (billing-rules.md §12).
+    tax_rate_paid: str | None = None
     balance_minor: int = 0
     scheduled_change: ScheduledChange | None = None
     sites: tuple[Site, ...] = ()

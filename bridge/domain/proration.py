@@ -25,7 +25,9 @@ from bridge.domain.quote import (
     Terms,
     Timing,
     settle,
+    taxed_lines,
 )
+from bridge.domain.tax import Tax, TaxTotal
 
 _MONTHS = (
     "January",
@@ -160,9 +162,15 @@ def _block_message(plan_name: str) -> str:
 
 
 def quote_change(
-    catalog: Catalog, policy: Policy, membership: Membership, selection: Selection, at: datetime
+    catalog: Catalog,
+    policy: Policy,
+    membership: Membership,
+    selection: Selection,
+    at: datetime,
+    tax: Tax | None = None,
 ) -> Quote:
-    """The quote for moving `membership` to `selection` at instant `at` (§5, §6, §7, §8)."""
+    """The quote for moving `membership` to `selection` at instant `at` (§5, §6, §7, §8), taxed
+    with `tax` when the network has one (§12)."""
     at = require_utc(at)
     target = resolve_selection(catalog, membership, selection)
     currency = catalog.currency
@@ -171,7 +179,8 @@ def quote_change(
     billing_changed = target.billing != membership.billing
     if not plan_changed and not billing_changed and target.addons == current_addons:
         current_limits = limits_of(catalog, membership.plan, current_addons, membership.overrides)
-        return _no_change(membership, currency, at, current_limits)
+        no_change = _no_change(membership, currency, at, current_limits)
+        return no_change if tax is None else replace(no_change, tax=TaxTotal(tax, 0))
 
     kind = _classify(catalog, membership, target)
     trialing = membership.status == "trialing"
@@ -192,8 +201,24 @@ def quote_change(
         quote = _immediate_plan_change(catalog, policy, membership, target, kind, at)
     else:
         quote = _partial_change(catalog, membership, target, kind, at, added, removed, plan_part)
-    quote = replace(quote, next_billing=next_invoice(catalog, apply_quote(membership, quote)))
+    quote = _taxed(quote, tax, membership)
+    next_billing = next_invoice(catalog, apply_quote(membership, quote), tax)
+    quote = replace(quote, next_billing=next_billing)
     return _with_preflight(catalog, policy, membership, quote, target)
+
+
+def _taxed(quote: Quote, tax: Tax | None, membership: Membership) -> Quote:
+    """Each line's tax, the tax line and the totals again from the gross lines (§12); an invoice
+    that starts a new period records its rate as the membership's `tax_rate_paid`."""
+    if tax is None:
+        return quote  # a new period paid without tax: the terms' `tax_rate_paid` is already None
+    lines, total = taxed_lines(quote.lines, tax, membership.tax_rate_paid)
+    terms = quote.terms
+    if terms is not None and terms.restarts:
+        terms = replace(terms, tax_rate_paid=tax.rate)
+    gross = sum(line.amount_minor for line in lines)
+    totals = settle(gross, quote.totals.credit_minor, membership.balance_minor)
+    return replace(quote, lines=lines, totals=totals, terms=terms, tax=total)
 
 
 def _no_change(
@@ -457,6 +482,7 @@ def _immediate_plan_change(
         setup_fee_paid_minor=max(membership.setup_fee_paid_minor, target.plan.setup_fee_minor)
         if plan_changed
         else membership.setup_fee_paid_minor,
+        restarts=restart,
     )
     return _quote(membership, catalog, kind, "immediate", at, lines, credit, terms, limits)
 
@@ -654,6 +680,7 @@ def apply_quote(membership: Membership, quote: Quote) -> Membership:
         status=t.status,
         paid_value_minor=t.paid_value_minor,
         setup_fee_paid_minor=t.setup_fee_paid_minor,
+        tax_rate_paid=t.tax_rate_paid if t.restarts else membership.tax_rate_paid,
         balance_minor=balance,
         scheduled_change=scheduled,
         version=membership.version + 1,

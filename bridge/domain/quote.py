@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -11,10 +11,11 @@ from bridge.domain.limits import EffectiveLimits
 from bridge.domain.membership import Holding, ScheduledChange, Status
 from bridge.domain.periods import BillingOption
 from bridge.domain.preflight import Block
+from bridge.domain.tax import Tax, TaxTotal, line_tax
 
 ChangeKind = Literal["upgrade", "downgrade", "crossgrade", "addon", "no_change"]
 Timing = Literal["immediate", "end_of_term", "mixed"]
-LineType = Literal["plan", "addon", "service", "setup_fee", "credit", "renewal"]
+LineType = Literal["plan", "addon", "service", "setup_fee", "credit", "renewal", "tax"]
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,15 @@ class QuoteLine:
     inputs: Mapping[str, str | int]
     period_start: datetime | None = None
     period_end: datetime | None = None
+    tax_minor: int | None = None  # the line's own tax (§12); None without a tax
 
 
 @dataclass(frozen=True)
 class NextBilling:
     date: datetime
-    amount_minor: int
+    amount_minor: int  # gross: what will be charged
     covered_by_balance_minor: int
+    tax_minor: int | None = None  # present only with a tax
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Terms:
     status: Status
     paid_value_minor: int
     setup_fee_paid_minor: int
+    restarts: bool = False  # this invoice starts a new period: it sets `tax_rate_paid` (§12)
+    tax_rate_paid: str | None = None  # the rate of that invoice (None: without tax)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Quote:
     message: str | None
     terms: Terms | None
     scheduled_after: ScheduledChange | None = None  # the membership's scheduled change once applied
+    tax: TaxTotal | None = None  # None: no tax configured (§12)
 
     @property
     def committable(self) -> bool:
@@ -100,3 +106,21 @@ def settle(lines_total_minor: int, credit_minor: int, balance_minor: int) -> Tot
         due_now_minor=max(0, s) - applied,
         balance_after_minor=balance_minor - applied + max(0, -s),
     )
+
+
+def taxed_lines(
+    lines: Iterable[QuoteLine], tax: Tax | None, credit_rate: str | None
+) -> tuple[tuple[QuoteLine, ...], TaxTotal | None]:
+    """Every line taxed on its own, the credit at the rate its period was paid at (§12); in
+    exclusive mode one last `tax` line holds their sum (none when there is no other line)."""
+    if tax is None:
+        return tuple(lines), None
+    taxed = []
+    for line in lines:
+        rate = credit_rate if line.type == "credit" else tax.rate
+        taxed.append(replace(line, tax_minor=line_tax(line.amount_minor, rate, tax.mode)))
+    total = sum(line.tax_minor or 0 for line in taxed)
+    if tax.mode == "exclusive" and taxed:
+        inputs = {"rate": tax.rate, "mode": tax.mode}
+        taxed.append(QuoteLine("tax", None, tax.describe(), total, inputs))
+    return tuple(taxed), TaxTotal(tax, total)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from bridge.config import Settings
 from bridge.domain.catalog import Catalog, Policy
+from bridge.domain.tax import Tax
 from bridge.services.catalog_source import CatalogSnapshot, CatalogSupply, PinnedCatalog
 from bridge.services.ports import Clock, LimitsQueue, UnitOfWorkFactory
 
@@ -79,6 +80,11 @@ class Context:
     @property
     def policy(self) -> Policy:
         return self.settings.policy
+
+    @property
+    def tax(self) -> Tax | None:
+        """The network's one tax, or None (billing-rules.md §12)."""
+        return self.settings.tax
 
     def now(self) -> datetime:
         """The clock's instant to the second (stored instants carry no microseconds)."""

@@ -16,7 +16,7 @@ from bridge.domain.proration import limits_of
 from bridge.errors import NoMembership, NotFound
 from bridge.services.context import Context
 from bridge.services.ports import SiteRecord, UnitOfWork
-from bridge.services.views import membership_snapshot_for_push, site_limits
+from bridge.services.views import RECEIPTS_SHOWN, membership_snapshot_for_push, site_limits
 
 log = logging.getLogger(__name__)
 
@@ -38,27 +38,44 @@ def membership_of(
     return site.membership_id, uow.memberships.get(site.membership_id, lock=lock)
 
 
-def bump_site(ctx: Context, uow: UnitOfWork, site: SiteRecord, m: Membership | None) -> int:
-    """A new limits document version for one site, pushed after the commit."""
+def bump_site(
+    ctx: Context,
+    uow: UnitOfWork,
+    site: SiteRecord,
+    m: Membership | None,
+    *,
+    same_version: bool = False,
+) -> int:
+    """A new limits document version for one site, pushed after the commit; `same_version`
+    rewrites the version this transaction already desired (a receipt issued after the change it
+    pays for: one version, one push)."""
     now = ctx.now()
     limits = site_limits(ctx.catalog, m, site.domain(), ctx.settings.default_plan).to_json()
-    membership = None if m is None else dict(membership_snapshot_for_push(ctx.catalog, m))
-    version = uow.limits.desire(
+    membership = None
+    if m is not None and site.membership_id is not None:
+        issued = uow.sales_receipts.of_membership(site.membership_id, RECEIPTS_SHOWN)
+        membership = dict(membership_snapshot_for_push(ctx.catalog, m, ctx.tax, issued))
+    store = uow.limits.rewrite if same_version else uow.limits.desire
+    version = store(
         site.id,
         lambda v: site_document(
             site_id=site.id, version=v, issued_at=now, limits=limits, membership=membership
         ),
         now,
     )
-    uow.push_after_commit(site.id, version)
+    if not same_version:
+        uow.push_after_commit(site.id, version)
     return version
 
 
-def bump_membership_sites(ctx: Context, uow: UnitOfWork, membership_id: int) -> None:
-    """Every live site of the membership gets a new document of the membership as stored."""
+def bump_membership_sites(
+    ctx: Context, uow: UnitOfWork, membership_id: int, *, same_version: bool = False
+) -> None:
+    """Every live site of the membership gets a new document of the membership as stored
+    (with `same_version`: the version this transaction already desired, rewritten)."""
     m = uow.memberships.get(membership_id)
     for site in uow.sites.live_of(membership_id):
-        bump_site(ctx, uow, site, m)
+        bump_site(ctx, uow, site, m, same_version=same_version)
 
 
 def save_membership(

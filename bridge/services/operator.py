@@ -66,6 +66,9 @@ class MembershipInput:
     anchor: datetime | None = None
     status: Literal["active", "past_due", "trialing"] = "active"
     paid: bool | None = None
+    # The tax rate the current period was paid at (an import: what the customer paid elsewhere);
+    # None: paid without tax, so its credit carries none (billing-rules.md §12).
+    tax_rate_paid: str | None = None
     site: SiteInput | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # for the audit log
 
@@ -187,6 +190,7 @@ def _membership_from_input(
         m,
         paid_value_minor=(price if billing.is_once else value) if paid else 0,
         setup_fee_paid_minor=plan.setup_fee_minor if paid else 0,
+        tax_rate_paid=doc.tax_rate_paid if paid else None,
     )
 
 
@@ -246,7 +250,7 @@ def cancel_membership(
                 ctx, uow, membership_id, m, cancel_at_period_end(ctx.catalog, m, fallback)
             )
         else:
-            after, credit = cancel_now(ctx.catalog, m, ctx.now(), fallback)
+            after, credit = cancel_now(ctx.catalog, m, ctx.now(), fallback, ctx.tax)
             uow.invoices.close_open(membership_id, "void", "membership cancelled")
             save_membership(ctx, uow, membership_id, m, after)
             ledger(

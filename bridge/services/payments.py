@@ -24,6 +24,7 @@ from bridge.services.context import SYSTEM, Actor, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
 from bridge.services.ports import UnitOfWork
+from bridge.services.receipts import issue_receipt
 from bridge.services.records import (
     membership_from_snapshot,
     parse_instant,
@@ -124,6 +125,7 @@ def settle(
                     found.id,
                 )
             paid = uow.invoices.mark_paid(found.id, now, reference)
+            issue_receipt(ctx, uow, paid, bumped=True)
             audit(
                 ctx,
                 uow,
@@ -163,6 +165,7 @@ def _applied(ctx: Context, found: Invoice, m: Membership) -> Membership | None:
             before,
             selection_from_json(apply["selection"]),
             parse_instant(apply["at"]),
+            None if found.tax is None else found.tax.tax,
         )
         if [line.amount_minor for line in quote.lines] != [
             line.amount_minor for line in found.lines
@@ -186,6 +189,7 @@ def _terms(m: Membership) -> tuple[Any, ...]:
         m.trial_end,
         m.paid_value_minor,
         m.setup_fee_paid_minor,
+        m.tax_rate_paid,
         m.balance_minor,
         m.scheduled_change,
     )

@@ -18,7 +18,9 @@ from bridge.domain.invoice import Invoice
 from bridge.domain.limits import Limits
 from bridge.domain.membership import Membership, Selection, Site, Usage
 from bridge.domain.quote import QuoteLine, Totals
+from bridge.domain.tax import TaxTotal
 from bridge.services.import_ports import ImportRepository
+from bridge.services.receipt_ports import SalesReceiptRepository
 
 
 class Clock(Protocol):
@@ -129,6 +131,7 @@ class NewInvoice:
     renewal_key: str | None = None
     expires_at: datetime | None = None
     apply: Mapping[str, Any] | None = None
+    tax: TaxTotal | None = None  # the tax the lines carry (§12); None without a tax
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,7 @@ class InvoiceRepository(Protocol):
     def expire_due(self, at: datetime) -> int: ...
     def of_membership(self, membership_id: int) -> list[Invoice]: ...
     def listing(self, status: str | None) -> list[Invoice]: ...
+    def tax_modes(self) -> set[str]: ...
 
 
 class QuoteRepository(Protocol):
@@ -326,6 +330,12 @@ class LimitsRepository(Protocol):
         self, site_id: int, document: Callable[[int], Mapping[str, Any]], at: datetime
     ) -> int:
         """Store the next version's document (built for that version number); the version."""
+        ...
+
+    def rewrite(
+        self, site_id: int, document: Callable[[int], Mapping[str, Any]], at: datetime
+    ) -> int:
+        """The desired version's document again, same number (desired in this transaction)."""
         ...
 
     def acknowledge(self, site_id: int, applied_version: int, at: datetime) -> LimitsState: ...
@@ -430,6 +440,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     limits: LimitsRepository
     receipts: ReceiptRepository
+    sales_receipts: SalesReceiptRepository
     tokens: TokenRepository
     catalogs: CatalogRepository
     console: ConsoleReads

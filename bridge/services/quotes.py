@@ -16,6 +16,7 @@ from typing import Any
 from bridge.domain.documents import instant, quote_document
 from bridge.domain.membership import Selection
 from bridge.domain.proration import apply_quote, quote_change
+from bridge.domain.tax import tax_of_document
 from bridge.errors import (
     Blocked,
     CatalogChanged,
@@ -31,6 +32,7 @@ from bridge.services.context import Actor, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import live_site, membership_of, save_membership
 from bridge.services.ports import NewInvoice, QuoteRecord
+from bridge.services.receipts import issue_receipt
 from bridge.services.records import membership_snapshot, selection_json
 from bridge.services.sites import site_view
 from bridge.services.views import CommitView, SiteView, invoice_view
@@ -42,7 +44,7 @@ _CATALOG_CHANGED = "The prices changed since this quote; please look at the new 
 def _money_part(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a quote document that must match to the minor unit when committing."""
     keys = ("kind", "timing", "currency", "at", "lines", "credit", "balance_applied", "due_now")
-    return {k: doc.get(k) for k in (*keys, "balance_after", "next_billing", "scheduled")}
+    return {k: doc.get(k) for k in (*keys, "balance_after", "tax", "next_billing", "scheduled")}
 
 
 def create_quote(ctx: Context, site_id: int, selection: Selection, actor: Actor) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def create_quote(ctx: Context, site_id: int, selection: Selection, actor: Actor)
     snapshot = ctx.snapshot()
     with ctx.uow() as uow:
         membership_id, m = membership_of(uow, live_site(uow, site_id))
-        quote = quote_change(snapshot.catalog, ctx.policy, m, selection, now)
+        quote = quote_change(snapshot.catalog, ctx.policy, m, selection, now, ctx.tax)
         doc = quote_document(quote)
         record = QuoteRecord(
             id=str(uuid.uuid4()),
@@ -82,7 +84,7 @@ def preview_quote(ctx: Context, site_id: int, selection: Selection) -> dict[str,
     """What a selection would quote now, without storing a quote (nothing can commit it)."""
     with ctx.uow() as uow:
         _membership_id, m = membership_of(uow, live_site(uow, site_id))
-    return quote_document(quote_change(ctx.catalog, ctx.policy, m, selection, ctx.now()))
+    return quote_document(quote_change(ctx.catalog, ctx.policy, m, selection, ctx.now(), ctx.tax))
 
 
 def commit_quote(
@@ -117,7 +119,9 @@ def commit_quote(
                         f"Invoice {open_invoice.number} for an earlier change is still unpaid."
                     )
                 uow.invoices.close(open_invoice.id, "expired", "not paid in time")
-            quote = quote_change(ctx.catalog, ctx.policy, m, q.selection, q.at)
+            # A quote keeps the tax it was made with, like its prices, until it expires (§12).
+            tax = tax_of_document(q.document.get("tax"))
+            quote = quote_change(ctx.catalog, ctx.policy, m, q.selection, q.at, tax)
             if quote.kind == "no_change":
                 raise NoChange(quote.message or "Nothing would change.")
             if quote.blocked:
@@ -145,6 +149,7 @@ def commit_quote(
                     currency=m.currency,
                     lines=quote.lines,
                     totals=quote.totals,
+                    tax=quote.tax,
                     created_at=now,
                     quote_id=q.id,
                     expires_at=None
@@ -164,6 +169,7 @@ def commit_quote(
             if after is not None:
                 reference = "test" if quote.totals.due_now_minor else None
                 invoice = uow.invoices.mark_paid(invoice.id, now, reference)
+                issue_receipt(ctx, uow, invoice, bumped=True)
                 ledger(
                     ctx,
                     uow,

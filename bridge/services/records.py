@@ -159,6 +159,7 @@ def membership_snapshot(m: Membership) -> dict[str, Any]:
         "trial_end": instant(m.trial_end),
         "paid_value_minor": m.paid_value_minor,
         "setup_fee_paid_minor": m.setup_fee_paid_minor,
+        "tax_rate_paid": m.tax_rate_paid,
         "balance_minor": m.balance_minor,
         "scheduled_change": scheduled_json(m.scheduled_change),
         "sites": [
@@ -195,6 +196,7 @@ def membership_from_snapshot(raw: Mapping[str, Any]) -> Membership:
         trial_end=when("trial_end"),
         paid_value_minor=int(raw["paid_value_minor"]),
         setup_fee_paid_minor=int(raw["setup_fee_paid_minor"]),
+        tax_rate_paid=None if raw.get("tax_rate_paid") is None else str(raw["tax_rate_paid"]),
         balance_minor=int(raw["balance_minor"]),
         scheduled_change=scheduled_from_json(raw.get("scheduled_change")),
         sites=tuple(

@@ -18,6 +18,7 @@ from bridge.services.context import SYSTEM, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
 from bridge.services.ports import NewInvoice
+from bridge.services.receipts import issue_receipt
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
             audit(ctx, uow, SYSTEM, "membership.fall_back", f"membership:{membership_id}", {})
             uow.commit()
             return "fell_back", 0
-        renewal = renew(ctx.catalog, m, at)
+        renewal = renew(ctx.catalog, m, at, ctx.tax)
         if renewal is None:
             return None, 0
         voided = uow.invoices.close_open(membership_id, "void", "the period ended", "change")
@@ -101,6 +102,7 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
                     currency=m.currency,
                     lines=renewal.lines,
                     totals=renewal.totals,
+                    tax=renewal.tax,
                     created_at=ctx.now(),
                     renewal_key=f"{membership_id}:{instant(after.period_start)}",
                     apply={
@@ -111,8 +113,10 @@ def _roll_one(ctx: Context, membership_id: int, at: datetime) -> tuple[str | Non
             )
             if renewal.totals.due_now_minor == 0:
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "balance")
+                issue_receipt(ctx, uow, invoice, bumped=True)
             elif ctx.settings.gateway == "test":
                 invoice = uow.invoices.mark_paid(invoice.id, ctx.now(), "test")
+                issue_receipt(ctx, uow, invoice, bumped=True)
                 paid = renewal_paid(after, ctx.catalog)
                 after = save_membership(ctx, uow, membership_id, after, paid)
             ledger(

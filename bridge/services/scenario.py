@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bridge.catalog_file import catalog_from, load_catalog_file, policy_from
+from bridge.catalog_file import catalog_from, load_catalog_sections, policy_from, tax_from
 from bridge.domain.catalog import Catalog, Policy, parse_billing, parse_limits
 from bridge.domain.documents import quote_document
 from bridge.domain.errors import NotEligible
@@ -30,6 +30,7 @@ from bridge.domain.membership import (
 from bridge.domain.money import MoneyError, parse_amount
 from bridge.domain.periods import BillingOption
 from bridge.domain.proration import quote_change
+from bridge.domain.tax import Tax, parse_rate
 from bridge.errors import ConfigError, ScenarioError
 
 
@@ -189,6 +190,12 @@ def parse_membership(value: Any, catalog: Catalog) -> Membership:
     if status == "trialing":
         period_end = trial_end
     plan_price = _amount(_field(data, "plan_price", "membership."), c, "membership.plan_price")
+    rate_paid = data.get("tax_rate_paid")
+    if rate_paid is not None:
+        try:
+            rate_paid = parse_rate(rate_paid)
+        except ValueError as exc:
+            raise ScenarioError(f"membership.tax_rate_paid: {exc}") from None
     addons = _holdings(data.get("addons"), c, "membership.addons")
     membership = Membership(
         plan=plan,
@@ -205,6 +212,7 @@ def parse_membership(value: Any, catalog: Catalog) -> Membership:
             data.get("setup_fee_paid", "0"), c, "membership.setup_fee_paid"
         ),
         balance_minor=_amount(data.get("balance", "0"), c, "membership.balance"),
+        tax_rate_paid=rate_paid,
         sites=_sites(data.get("sites")),
         overrides=_limits_or_none(data.get("overrides"), "membership.overrides"),
         version=_whole(data.get("version", 1), "membership.version"),
@@ -259,8 +267,11 @@ def parse_selection(value: Any) -> Selection:
     return Selection(plan=plan, billing=billing, addons=addons)
 
 
-def load_scenario(path: Path) -> tuple[Catalog, Policy, Membership, Selection, datetime]:
-    """Read and check a scenario file; ScenarioError or ConfigError name what is wrong."""
+def load_scenario(
+    path: Path,
+) -> tuple[Catalog, Policy, Membership, Selection, datetime, Tax | None]:
+    """Read and check a scenario file; ScenarioError or ConfigError name what is wrong. The
+    scenario's `tax` (or `"tax": null`) wins over the catalog file's, like `policy`."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -271,31 +282,34 @@ def load_scenario(path: Path) -> tuple[Catalog, Policy, Membership, Selection, d
         ) from None
     data = _object(data, "scenario")
     for key in data:
-        if key not in ("catalog", "policy", "membership", "selection", "at"):
+        if key not in ("catalog", "policy", "tax", "membership", "selection", "at"):
             raise ScenarioError(
-                f"{key}: unknown field (known: catalog, policy, membership, selection, at)"
+                f"{key}: unknown field (known: catalog, policy, tax, membership, selection, at)"
             )
     raw_catalog = _field(data, "catalog", "")
     file_policy: Policy | None = None
+    tax: Tax | None = None
     if isinstance(raw_catalog, str):
         catalog_path = (path.parent / raw_catalog).resolve()
-        catalog, file_policy = load_catalog_file(catalog_path)
+        catalog, file_policy, tax = load_catalog_sections(catalog_path)
     elif isinstance(raw_catalog, Mapping):
         catalog = catalog_from(path, raw_catalog)
     else:
         raise ScenarioError("catalog: expected a path to a YAML file or the catalog object")
     policy = policy_from(path, data.get("policy"), file_policy or Policy())
+    if "tax" in data:
+        tax = tax_from(path, data["tax"])
     membership = parse_membership(_field(data, "membership", ""), catalog)
     selection = parse_selection(_field(data, "selection", ""))
     at = parse_instant(_field(data, "at", ""), "at")
-    return catalog, policy, membership, selection, at
+    return catalog, policy, membership, selection, at, tax
 
 
 def run_quote(path: str) -> tuple[int, str, str]:
     """Exit code, stdout and stderr of `bridge quote PATH`."""
     scenario = Path(path)
     try:
-        catalog, policy, membership, selection, at = load_scenario(scenario)
+        catalog, policy, membership, selection, at, tax = load_scenario(scenario)
     except (ScenarioError, ConfigError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return (
@@ -306,7 +320,7 @@ def run_quote(path: str) -> tuple[int, str, str]:
             else first_line + "\n",
         )
     try:
-        quote = quote_change(catalog, policy, membership, selection, at)
+        quote = quote_change(catalog, policy, membership, selection, at, tax)
     except NotEligible as exc:
         body = {"error": {"code": exc.code, "message": exc.message}}
         return 3, json.dumps(body, ensure_ascii=False, indent=2) + "\n", ""

@@ -15,6 +15,7 @@ from bridge.services.context import Context
 from bridge.services.limits import live_site, membership_of
 from bridge.services.records import limits_json
 from bridge.services.views import (
+    RECEIPTS_SHOWN,
     ProductRef,
     SiteView,
     invoice_view,
@@ -45,7 +46,8 @@ def site_view(ctx: Context, site_id: int) -> SiteView:
         pending = None
         if site.membership_id is not None:
             _mid, m = membership_of(uow, site)
-            membership = membership_view(ctx.catalog, site.membership_id, m)
+            issued = uow.sales_receipts.of_membership(site.membership_id, RECEIPTS_SHOWN)
+            membership = membership_view(ctx.catalog, site.membership_id, m, ctx.tax, issued)
             open_changes = uow.invoices.open_of(site.membership_id)
             pending = invoice_view(open_changes[0]) if open_changes else None
         limits = limits_state_view(uow.limits.get(site_id))
@@ -143,7 +145,7 @@ def _preview(
     ctx: Context, m: Membership, plan_id: str, billing: BillingOption, at: datetime
 ) -> tuple[str | None, str | None, str | None]:
     try:
-        q = quote_change(ctx.catalog, ctx.policy, m, Selection(plan_id, billing, None), at)
+        q = quote_change(ctx.catalog, ctx.policy, m, Selection(plan_id, billing, None), at, ctx.tax)
     except NotEligible:
         return None, None, None
     return q.kind, q.timing, format_amount(q.totals.due_now_minor, q.currency)

@@ -29,7 +29,7 @@ from bridge.services.journal import audit
 from bridge.services.limits import bump_membership_sites, bump_site, save_membership
 from bridge.services.ports import Owner, UnitOfWork
 from bridge.services.records import billing_json, holdings_json, limits_json, scheduled_json
-from bridge.ultimate_multisite.members import ImportedMembership, ImportedSite
+from bridge.ultimate_multisite.members import ImportedMembership, ImportedSite, buyer_of
 from bridge.ultimate_multisite.plan import (
     currency_refusal,
     map_catalog,
@@ -71,14 +71,10 @@ def membership_json(m: Membership) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------- tax
-# MERGE POINT (issue 17, tax): the `tax_rate_paid` column on memberships is added by the tax
-# branch. Until it is merged, the rate UM charged is kept on the membership's import record
-# (data["tax_rate_paid"], a percent string) and in the report. At merge, write it to the
-# membership here (e.g. `uow.memberships.set_tax_rate_paid(membership_id, rate)`), in this one
-# function, which every import write calls.
 def store_tax_rate_paid(uow: UnitOfWork, membership_id: int, rate: Decimal | None) -> str | None:
-    """The tax rate UM charged (percent, as text) to keep for this membership; None: untaxed."""
-    del uow, membership_id  # wired to the memberships table when the tax branch is merged
+    """The tax rate UM charged (percent, as text) for the import record and the report; None:
+    untaxed. The membership itself carries it as `tax_rate_paid` (set by the mapping)."""
+    del uow, membership_id
     return None if rate is None else format(rate.normalize(), "f")
 
 
@@ -213,6 +209,9 @@ def _create(run: _Run, im: ImportedMembership) -> int:
         {"user_id": c.user_id, "billing": dict(c.billing)},
     )
     _remember_membership(run, im, membership_id, im.membership.version)
+    buyer = buyer_of(c)
+    if buyer is not None:  # the receipts' buyer; the owner can edit it in the checkout
+        uow.sales_receipts.set_buyer(membership_id, buyer, now)
     return membership_id
 
 

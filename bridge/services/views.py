@@ -6,16 +6,20 @@ API's contract (README, /openapi.json), so a change here is an API change.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from collections.abc import Sequence
+from typing import Any, NotRequired, TypedDict
 
 from bridge.domain.catalog import Catalog
-from bridge.domain.documents import instant
+from bridge.domain.documents import instant, next_billing_document, tax_document
 from bridge.domain.invoice import Invoice
 from bridge.domain.invoicing import next_invoice
 from bridge.domain.limits import EffectiveLimits, apply_overrides
 from bridge.domain.membership import Membership, ScheduledChange, Site
 from bridge.domain.money import format_amount
 from bridge.domain.proration import limits_of
+from bridge.domain.quote import QuoteLine
+from bridge.domain.receipt import Receipt
+from bridge.domain.tax import Tax
 from bridge.services.ports import LedgerRecord, LimitsState, SiteRecord
 from bridge.services.records import limits_json, usage_json
 
@@ -29,8 +33,9 @@ class ProductRef(TypedDict):
 
 class NextBillingView(TypedDict):
     date: str | None
-    amount: str
+    amount: str  # gross: what will be charged
     covered_by_balance: str
+    tax: NotRequired[str]  # present only with a tax (billing-rules.md §12)
 
 
 class MembershipView(TypedDict, total=False):
@@ -46,6 +51,9 @@ class MembershipView(TypedDict, total=False):
     addons: list[Json]
     scheduled_change: Json | None
     balance: str
+    tax: Json | None  # the network's tax {name, rate, mode}; None without one
+    tax_rate_paid: str | None  # the rate the current period was paid at; None: without tax
+    receipts: list[Json]  # the newest receipts and credit notes (kind, number, total, ...)
     id: int
     anchor: str | None
     paid_value: str
@@ -92,6 +100,7 @@ class InvoiceLineView(TypedDict):
     product: str | None
     description: str
     amount: str
+    tax: NotRequired[str]  # the line's own tax, when the invoice was taxed
     period_start: str | None
     period_end: str | None
     inputs: Any
@@ -116,6 +125,7 @@ class InvoiceView(TypedDict):
     paid_at: str | None
     reference: str | None
     closed_reason: str | None
+    tax: Json | None  # {name, rate, mode, amount}; None for an invoice made without tax
     lines: list[InvoiceLineView]
 
 
@@ -167,16 +177,10 @@ def product_ref(catalog: Catalog, product_id: str) -> ProductRef:
     return {"id": product_id, "name": product.name if product else product_id}
 
 
-def next_billing(catalog: Catalog, m: Membership) -> NextBillingView | None:
+def next_billing(catalog: Catalog, m: Membership, tax: Tax | None) -> NextBillingView | None:
     """The next invoice as the renewal will make it (the domain's `next_invoice`, as JSON)."""
-    upcoming = next_invoice(catalog, m)
-    if upcoming is None:
-        return None
-    return {
-        "date": instant(upcoming.date),
-        "amount": format_amount(upcoming.amount_minor, m.currency),
-        "covered_by_balance": format_amount(upcoming.covered_by_balance_minor, m.currency),
-    }
+    doc = next_billing_document(next_invoice(catalog, m, tax), m.currency)
+    return None if doc is None else NextBillingView(**doc)  # type: ignore[typeddict-item]
 
 
 def scheduled_view(catalog: Catalog, sc: ScheduledChange | None) -> Json | None:
@@ -210,7 +214,29 @@ def site_limits(
     return apply_overrides(base, site.overrides)
 
 
-def membership_snapshot_for_push(catalog: Catalog, m: Membership) -> MembershipView:
+RECEIPTS_SHOWN = 24  # the newest receipts and credit notes a pushed document lists
+
+
+def receipt_refs(issued: Sequence[Receipt]) -> list[Json]:
+    """The newest receipts and credit notes, as the Account page lists them (it opens one with
+    a receipt token naming kind and number)."""
+    return [
+        {
+            "kind": r.kind,
+            "number": r.number,
+            "issued_at": instant(r.issued_at),
+            "total": format_amount(r.total_minor, r.currency),
+            "currency": r.currency,
+            "receipt_number": r.receipt_number,
+            "paid_from_balance": r.paid_from_balance,
+        }
+        for r in issued[:RECEIPTS_SHOWN]
+    ]
+
+
+def membership_snapshot_for_push(
+    catalog: Catalog, m: Membership, tax: Tax | None, issued: Sequence[Receipt] = ()
+) -> MembershipView:
     """The `membership` part of a limits document (docs/wordpress-contract.md)."""
     c = m.currency
     return {
@@ -222,7 +248,7 @@ def membership_snapshot_for_push(catalog: Catalog, m: Membership) -> MembershipV
         "period_start": instant(m.period_start),
         "period_end": instant(m.period_end),
         "trial_end": instant(m.trial_end),
-        "next_billing": next_billing(catalog, m),
+        "next_billing": next_billing(catalog, m, tax),
         "addons": [
             {
                 **product_ref(catalog, pid),
@@ -234,11 +260,20 @@ def membership_snapshot_for_push(catalog: Catalog, m: Membership) -> MembershipV
         ],
         "scheduled_change": scheduled_view(catalog, m.scheduled_change),
         "balance": format_amount(m.balance_minor, c),
+        "tax": None if tax is None else dict(tax.to_json()),
+        "tax_rate_paid": m.tax_rate_paid,
+        "receipts": receipt_refs(issued),
     }
 
 
-def membership_view(catalog: Catalog, membership_id: int, m: Membership) -> MembershipView:
-    doc = membership_snapshot_for_push(catalog, m)
+def membership_view(
+    catalog: Catalog,
+    membership_id: int,
+    m: Membership,
+    tax: Tax | None,
+    issued: Sequence[Receipt] = (),
+) -> MembershipView:
+    doc = membership_snapshot_for_push(catalog, m, tax, issued)
     doc["id"] = membership_id
     doc["anchor"] = instant(m.anchor)
     doc["paid_value"] = format_amount(m.paid_value_minor, m.currency)
@@ -315,19 +350,24 @@ def invoice_view(invoice: Invoice) -> InvoiceView:
         "paid_at": instant(invoice.paid_at),
         "reference": invoice.reference,
         "closed_reason": invoice.closed_reason,
-        "lines": [
-            {
-                "type": line.type,
-                "product": line.product,
-                "description": line.description,
-                "amount": format_amount(line.amount_minor, c),
-                "period_start": instant(line.period_start),
-                "period_end": instant(line.period_end),
-                "inputs": dict(line.inputs),
-            }
-            for line in invoice.lines
-        ],
+        "tax": tax_document(invoice.tax, c),
+        "lines": [invoice_line_view(line, c) for line in invoice.lines],
     }
+
+
+def invoice_line_view(line: QuoteLine, currency: str) -> InvoiceLineView:
+    view: InvoiceLineView = {
+        "type": line.type,
+        "product": line.product,
+        "description": line.description,
+        "amount": format_amount(line.amount_minor, currency),
+        "period_start": instant(line.period_start),
+        "period_end": instant(line.period_end),
+        "inputs": dict(line.inputs),
+    }
+    if line.tax_minor is not None:
+        view["tax"] = format_amount(line.tax_minor, currency)
+    return view
 
 
 def ledger_entry_view(entry: LedgerRecord) -> LedgerEntryView:

@@ -23,6 +23,8 @@ from bridge.domain.limits import Limits
 from bridge.domain.membership import Holding, Membership, ScheduledChange, Status
 from bridge.domain.money import round_minor
 from bridge.domain.periods import ONCE, BillingOption, boundary
+from bridge.domain.receipt import Party
+from bridge.domain.tax import parse_rate
 from bridge.ultimate_multisite.amounts import TaxSettings, to_minor
 from bridge.ultimate_multisite.limitations import map_limitations
 from bridge.ultimate_multisite.products import UNITS, MappedProduct
@@ -112,6 +114,27 @@ def customer_of(c: UmCustomer, report: Report) -> ImportedCustomer | None:
         if isinstance(attributes, Mapping):
             billing = {k: str(attributes[k]) for k in BILLING_KEYS if attributes.get(k)}
     return ImportedCustomer(c.id, c.user_id, c.user_email, c.user_locale or "en_US", billing)
+
+
+def buyer_of(customer: ImportedCustomer) -> Party | None:
+    """The customer's UM billing address as the buyer printed on the bridge's receipts; None
+    when UM kept no name or address (the checkout then asks the owner once)."""
+    b = customer.billing
+    address = ", ".join(
+        part
+        for part in (
+            b.get("billing_address_line_1", ""),
+            b.get("billing_address_line_2", ""),
+            " ".join(x for x in (b.get("billing_zip_code", ""), b.get("billing_city", "")) if x),
+            b.get("billing_state", ""),
+            b.get("billing_country", ""),
+        )
+        if part
+    )
+    name = b.get("company_name", "")
+    if not name or not address:
+        return None
+    return Party(name=name, address=address)
 
 
 def _addons(m: UmMembership, catalog: Catalog, report: Report) -> dict[str, int]:
@@ -342,6 +365,7 @@ def map_membership(
         balance_minor=0,
         scheduled_change=_scheduled(m, catalog, end, report),
         overrides=_overrides(m, report),
+        tax_rate_paid=_rate_paid(rate, m.id, report) if paid else None,
     )
     if fall_back:
         membership = _on_fallback(membership, catalog, fallback_plan, end or start)
@@ -364,6 +388,18 @@ def map_membership(
         derived_prices=prices.derived,
         last_renewed_at=local_to_utc(m.date_renewed, zone),
     )
+
+
+def _rate_paid(rate: Decimal | None, um_id: int, report: Report) -> str | None:
+    """The rate the current period was paid at, as the bridge keeps it (canonical percent text),
+    so the credit for its unused time carries that tax (billing-rules.md §12)."""
+    if rate is None:
+        return None
+    try:
+        return parse_rate(format(rate, "f"))
+    except ValueError as exc:
+        report.note("membership", um_id, f"tax rate {rate} not kept ({exc}); credit untaxed")
+        return None
 
 
 def _membership_billing(m: UmMembership, plan: Product) -> BillingOption:

@@ -32,6 +32,7 @@ from bridge.domain.money import format_amount
 from bridge.domain.periods import BillingOption
 from bridge.domain.proration import apply_quote, limits_of, quote_change
 from bridge.domain.quote import Quote
+from bridge.domain.tax import Tax
 from bridge.errors import NotFound, PendingChange, QuoteExpired
 from bridge.services.context import Context
 from bridge.services.records import limits_json
@@ -108,6 +109,7 @@ class FakeBridge:
         self.site_urls: dict[int, str] = {}  # a site's stored URL when not the usual one
         self.catalog = catalog
         self.policy = Policy()
+        self.tax: Tax | None = None  # the network's tax (billing-rules.md §12)
         self.gateway = gateway
         self.memberships: dict[int, Membership] = {}
         self.quotes: dict[str, tuple[int, Quote]] = {}
@@ -120,6 +122,7 @@ class FakeBridge:
         self.site_overrides: dict[int, dict[str, Any]] = {}
         self.push_dead = False
         self.applied_lag = 0  # how many limits versions the site is behind
+        self.billing: dict[int, dict[str, Any]] = {}  # the buyer on each site's receipts
 
     def site_view(self, site_id: int) -> dict[str, Any]:
         m = self.memberships.get(site_id)
@@ -226,6 +229,7 @@ class FakeBridge:
             self.memberships[site_id],
             Selection(selection["plan"], chosen, selection.get("addons")),
             NOW,
+            self.tax,
         )
 
     def create_quote(self, site_id: int, selection: dict[str, Any], actor: Any) -> dict[str, Any]:
@@ -274,6 +278,12 @@ class FakeBridge:
         m = self.memberships[site_id]
         self.memberships[site_id] = replace(m, scheduled_change=None, version=m.version + 1)
         self.cancelled.append(site_id)
+
+    def billing_details(self, site_id: int) -> dict[str, Any] | None:
+        return self.billing.get(site_id)
+
+    def set_billing_details(self, site_id: int, details: dict[str, str]) -> None:
+        self.billing[site_id] = {**details, "tax_number": details.get("tax_number") or None}
 
     def use_checkout_token(self, jti: str, exp: int) -> bool:
         if jti in self.used_jti:

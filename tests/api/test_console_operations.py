@@ -530,3 +530,29 @@ def test_a_zero_limit_with_nothing_used_is_not_a_full_bar() -> None:
     rows = {r["key"]: r for r in usage_rows(Usage(custom_domains=0, users=1), limits)}
     assert rows["custom_domains"]["percent"] == 0
     assert rows["users"]["percent"] == 100
+
+
+def test_the_console_shows_an_invoices_tax(seeded: Flask) -> None:
+    from bridge.domain.quote import Totals
+    from bridge.domain.tax import Tax, TaxTotal
+
+    ctx = ctx_of(seeded)
+    mid = membership_id(seeded, 2)
+    with ctx.uow() as uow:
+        uow.invoices.add(
+            NewInvoice(
+                membership_id=mid,
+                site_id=2,
+                kind="adjustment",
+                currency="USD",
+                lines=(),
+                totals=Totals(0, 0, 625, 0),
+                created_at=ctx.now(),
+                tax=TaxTotal(Tax("MVA", "25", "exclusive"), 125),
+            )
+        )
+        uow.commit()
+    client = signed_in(seeded)
+    for path in ("/admin/invoices", f"/admin/memberships/{mid}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "1.25 USD" in html and "MVA 25 %" in html, path

@@ -9,7 +9,8 @@ Fixtures:
   the `bridge` script of the virtualenv points to. A module that sets `BRIDGE_CATALOG` (a YAML
   file with a `catalog:` section) serves that catalog instead of config.yaml's; every other
   setting stays config.yaml's. A module that sets `BRIDGE_GATEWAY` (e.g. "manual") runs the
-  bridge on that payment gateway instead of `test`.
+  bridge on that payment gateway instead of `test`; one that sets `BRIDGE_TAX` (a `tax:`
+  mapping) or `BRIDGE_SELLER` (a `seller:` mapping) adds that section to its config.yaml.
 - `browser` (module): Chromium launched by Playwright from /usr/bin/chromium.
 - `journey` (function): a fresh subsite whose owner's membership the bridge knows, a browser
   page, and `shot(name)` saving screenshots to <artifacts>/e2e/<test name>/NN-name.png.
@@ -77,6 +78,17 @@ def bridge_server(
         config.write_text(_config_with_names())
     else:
         config = _config_with_catalog(catalog_file, state)
+    extra = {
+        key: getattr(request.module, name)
+        for key, name in (("tax", "BRIDGE_TAX"), ("seller", "BRIDGE_SELLER"))
+        if getattr(request.module, name, None) is not None
+    }
+    if extra:
+        settings = yaml.safe_load(config.read_text())
+        config = state / "config-with-tax.yaml"
+        config.write_text(
+            yaml.safe_dump({**settings, **extra}, allow_unicode=True, sort_keys=False)
+        )
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(

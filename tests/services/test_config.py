@@ -165,3 +165,46 @@ def test_the_previous_webhook_secret_is_optional_validated_and_never_shown() -> 
     assert load_settings(ENV, ROOT / "config.yaml").webhook_secrets == (SECRET,)
     with pytest.raises(ConfigError, match="BRIDGE_WEBHOOK_SECRET_PREVIOUS"):
         load_settings({**ENV, "BRIDGE_WEBHOOK_SECRET_PREVIOUS": "nope"}, ROOT / "config.yaml")
+
+
+def test_the_tax_and_the_seller_sit_beside_the_policy(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        'tax: {name: MVA, rate: "25.00", mode: exclusive}\n'
+        'seller: {name: Nettverket AS, address: "Storgata 1", tax_number: NO 999 MVA}\n'
+    )
+    settings = load_settings(ENV, _write(tmp_path, text))
+    assert settings.tax is not None and settings.tax.to_json() == {
+        "name": "MVA",
+        "rate": "25",
+        "mode": "exclusive",
+    }
+    assert (settings.seller.name, settings.seller.tax_number) == ("Nettverket AS", "NO 999 MVA")
+    assert load_settings(ENV, _write(tmp_path, MINIMAL)).tax is None
+
+
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("tax: {name: MVA, rate: 25, mode: exclusive}\n", "field 'tax.rate'"),
+        ('tax: {name: MVA, rate: "25", mode: gross}\n', "field 'tax.mode'"),
+        ('tax: {rate: "25", mode: exclusive}\n', "field 'tax.name'"),
+        ("seller: {name: [1]}\n", "seller.name"),
+        ("seller: {iban: x}\n", "seller.iban"),
+    ],
+)
+def test_a_bad_tax_or_seller_names_the_file_and_the_field(
+    tmp_path: Path, section: str, field: str
+) -> None:
+    path = _write(tmp_path, MINIMAL + section)
+    with pytest.raises(ConfigError) as error:
+        load_settings(ENV, path)
+    assert str(path) in error.value.message and field in error.value.message
+
+
+def test_a_catalog_files_tax_applies_unless_config_yaml_sets_its_own(tmp_path: Path) -> None:
+    tax = 'tax: {name: PPN, rate: "11", mode: inclusive}\n'
+    (tmp_path / "catalog.yaml").write_text(MINIMAL + tax, encoding="utf-8")
+    settings = load_settings(ENV, _write(tmp_path, "catalog: catalog.yaml\n"))
+    assert settings.tax is not None and settings.tax.name == "PPN"
+    settings = load_settings(ENV, _write(tmp_path, "catalog: catalog.yaml\ntax: null\n"))
+    assert settings.tax is None

@@ -167,3 +167,55 @@ def test_a_one_time_service_the_scenario_holds_is_not_charged_again(tmp_path: Pa
     quote = json.loads(result.stdout)
     assert [line["type"] for line in quote["lines"]] == ["plan", "credit"]
     assert quote["due_now"] == "40.00"
+
+
+@pytest.mark.parametrize(
+    ("name", "due_now", "tax_amount"),
+    [
+        ("t1-upgrade-mva-exclusive", "50.00", "10.00"),
+        ("t2-credit-at-the-rate-paid", "51.00", "11.00"),
+        ("t3-add-extra-disk-ppn-inclusive", "3.33", "0.33"),
+        ("t4-paid-before-tax", "55.00", "15.00"),
+    ],
+)
+def test_the_tax_examples_give_the_documented_amounts(
+    name: str, due_now: str, tax_amount: str
+) -> None:
+    quote = json.loads(bridge_quote(ROOT / "examples" / f"{name}.json").stdout)
+    assert (quote["due_now"], quote["tax"]["amount"]) == (due_now, tax_amount)
+
+
+def test_a_scenario_without_tax_says_tax_null() -> None:
+    quote = json.loads(bridge_quote(ROOT / "examples" / "01-upgrade-premium.json").stdout)
+    assert quote["tax"] is None
+
+
+def test_the_catalog_files_tax_applies_unless_the_scenario_says_null(tmp_path: Path) -> None:
+    catalog = (ROOT / "examples" / "catalog-worked-examples.yaml").read_text()
+    (tmp_path / "catalog.yaml").write_text(
+        catalog + 'tax: {name: MVA, rate: "25", mode: exclusive}\n'
+    )
+    path = scenario(tmp_path, membership__tax_rate_paid="25")
+    data = json.loads(path.read_text())
+    data["catalog"] = "catalog.yaml"
+    path.write_text(json.dumps(data))
+    assert json.loads(bridge_quote(path).stdout)["due_now"] == "50.00"
+    data["tax"] = None
+    path.write_text(json.dumps(data))
+    assert json.loads(bridge_quote(path).stdout)["tax"] is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"tax": {"name": "MVA", "rate": "25.12345", "mode": "exclusive"}}, "tax.rate"),
+        ({"tax": {"name": "MVA", "rate": "25", "mode": "net"}}, "tax.mode"),
+        ({"membership__tax_rate_paid": "abc"}, "membership.tax_rate_paid"),
+    ],
+)
+def test_a_bad_tax_in_a_scenario_exits_2_naming_the_field(
+    tmp_path: Path, changes: dict[str, object], words: str
+) -> None:
+    result = bridge_quote(scenario(tmp_path, **changes))
+    assert result.returncode == 2
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1

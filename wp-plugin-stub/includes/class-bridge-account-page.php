@@ -108,12 +108,30 @@ class Bridge_Account_Page {
 	 * @param string $currency ISO code.
 	 * @return string
 	 */
-	private static function money( $amount, $currency ) {
+	public static function money( $amount, $currency ) {
 		$amount   = (string) $amount;
 		$decimals = false === strpos( $amount, '.' ) ? 0 : strlen( $amount ) - strpos( $amount, '.' ) - 1;
 		$number   = number_format_i18n( abs( (float) $amount ), $decimals );
 		$sign     = (float) $amount < 0 ? '-' : '';
 		return $sign . self::with_currency( $number, (string) $currency, get_user_locale() );
+	}
+
+	/**
+	 * The network's tax by its own name and rate ("MVA 25 %"); empty without a tax.
+	 *
+	 * @param array<string,mixed> $tax The pushed document's `tax` ({name, rate, mode}).
+	 * @return string
+	 */
+	private static function tax_label( array $tax ) {
+		if ( empty( $tax['name'] ) || ! isset( $tax['rate'] ) ) {
+			return '';
+		}
+		$rate     = (string) $tax['rate'];
+		$decimals = false === strpos( $rate, '.' ) ? 0 : strlen( $rate ) - strpos( $rate, '.' ) - 1;
+		$language = strtolower( substr( (string) get_user_locale(), 0, 2 ) );
+		// Norwegian writes a (no-break) space before the percent sign, as CLDR and the checkout do.
+		$sign = in_array( $language, array( 'nb', 'no', 'nn' ), true ) ? "\u{00A0}%" : '%';
+		return (string) $tax['name'] . ' ' . number_format_i18n( (float) $rate, $decimals ) . $sign;
 	}
 
 	/**
@@ -140,7 +158,7 @@ class Bridge_Account_Page {
 	 * @param mixed $iso Date.
 	 * @return string
 	 */
-	private static function date( $iso ) {
+	public static function date( $iso ) {
 		$ts = is_string( $iso ) ? strtotime( $iso ) : false;
 		return false === $ts ? '' : wp_date( get_option( 'date_format' ), $ts );
 	}
@@ -259,6 +277,11 @@ class Bridge_Account_Page {
 			echo '<p>' . esc_html__( 'This site has no membership yet.', 'plan-bridge' ) . '</p>';
 		} else {
 			self::render_membership( $membership );
+			Bridge_Receipts::render(
+				$membership,
+				array( __CLASS__, 'money' ),
+				array( __CLASS__, 'date' )
+			);
 		}
 		self::render_limits();
 		echo '</div></div></div>';
@@ -280,15 +303,39 @@ class Bridge_Account_Page {
 		if ( ! empty( $m['trial_end'] ) ) {
 			self::row( __( 'Trial ends', 'plan-bridge' ), self::date( $m['trial_end'] ) );
 		}
+		$tax = isset( $m['tax'] ) && is_array( $m['tax'] ) ? self::tax_label( $m['tax'] ) : '';
+		if ( '' !== $tax ) {
+			$exclusive = isset( $m['tax']['mode'] ) && 'exclusive' === $m['tax']['mode'];
+			self::row(
+				__( 'Tax', 'plan-bridge' ),
+				sprintf(
+					$exclusive
+						/* translators: %s: the tax with its rate, e.g. "MVA 25 %". */
+						? __( '%s, added to the prices', 'plan-bridge' )
+						/* translators: %s: the tax with its rate, e.g. "PPN 11 %". */
+						: __( '%s, included in the prices', 'plan-bridge' ),
+					$tax
+				)
+			);
+		}
 		if ( isset( $m['next_billing'] ) && is_array( $m['next_billing'] ) ) {
-			$next = $m['next_billing'];
+			$next   = $m['next_billing'];
+			$amount = self::money( isset( $next['amount'] ) ? $next['amount'] : '0', $currency );
+			if ( '' !== $tax && isset( $next['tax'] ) ) {
+				$amount .= ' ' . sprintf(
+					/* translators: 1: the tax with its rate, e.g. "MVA 25 %", 2: an amount of money. */
+					__( '(of which %1$s: %2$s)', 'plan-bridge' ),
+					$tax,
+					self::money( $next['tax'], $currency )
+				);
+			}
 			self::row(
 				__( 'Next billing date', 'plan-bridge' ),
 				sprintf(
 					/* translators: 1: a date, 2: an amount of money. */
 					__( '%1$s: %2$s', 'plan-bridge' ),
 					self::date( isset( $next['date'] ) ? $next['date'] : '' ),
-					self::money( isset( $next['amount'] ) ? $next['amount'] : '0', $currency )
+					$amount
 				)
 			);
 		}

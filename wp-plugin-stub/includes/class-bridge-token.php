@@ -70,6 +70,31 @@ class Bridge_Token {
 	}
 
 	/**
+	 * Payload of a receipt token: opens one receipt (or credit note) of this site's membership.
+	 * Signed with Bridge_Signature::derive_key( $secret, 'receipt' ), a key of its own, so a
+	 * checkout token can never open a receipt nor a receipt token start a checkout.
+	 *
+	 * @param int    $site_id Blog id.
+	 * @param int    $user_id The user who clicked.
+	 * @param string $locale  The user's locale (e.g. nb_NO).
+	 * @param string $kind    "receipt" or "credit_note".
+	 * @param int    $number  The document's number.
+	 * @param int    $now     Unix time now.
+	 * @return array<string,mixed>
+	 */
+	public static function receipt_payload( $site_id, $user_id, $locale, $kind, $number, $now ) {
+		return array(
+			'site_id' => (int) $site_id,
+			'user_id' => (int) $user_id,
+			'locale'  => (string) $locale,
+			'kind'    => 'credit_note' === $kind ? 'credit_note' : 'receipt',
+			'number'  => (int) $number,
+			'exp'     => (int) $now + self::TTL_S,
+			'jti'     => bin2hex( random_bytes( 16 ) ),
+		);
+	}
+
+	/**
 	 * Signs a payload.
 	 *
 	 * @param string              $token_key Raw token key (Bridge_Signature::derive_key( $secret, 'token' )).

@@ -57,4 +57,15 @@ class TokenTest extends TestCase {
 		$body          = Bridge_Token::b64url( json_encode( $forged ) );
 		$this->assertNull( Bridge_Token::read( $this->key(), $body . '.' . $mac, self::NOW ) );
 	}
+
+	public function test_a_receipt_token_names_one_document_and_has_a_key_of_its_own() {
+		$payload = Bridge_Token::receipt_payload( 2, 5, 'nb_NO', 'credit_note', 7, self::NOW );
+		$this->assertSame( array( 'site_id', 'user_id', 'locale', 'kind', 'number', 'exp', 'jti' ), array_keys( $payload ) );
+		$this->assertSame( array( 'credit_note', 7, self::NOW + 600 ), array( $payload['kind'], $payload['number'], $payload['exp'] ) );
+		$this->assertSame( 'receipt', Bridge_Token::receipt_payload( 2, 5, 'en_US', 'anything', 1, self::NOW )['kind'] );
+		$receipt_key = Bridge_Signature::derive_key( self::SECRET, 'receipt' );
+		$token       = Bridge_Token::mint( $receipt_key, $payload );
+		$this->assertSame( $payload, Bridge_Token::read( $receipt_key, $token, self::NOW ) );
+		$this->assertNull( Bridge_Token::read( $this->key(), $token, self::NOW ) );
+	}
 }

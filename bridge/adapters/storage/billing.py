@@ -39,6 +39,7 @@ def _line(row: RowMapping) -> QuoteLine:
         inputs=row["inputs"] or {},
         period_start=row["period_start"],
         period_end=row["period_end"],
+        tax_minor=row["tax_minor"],
     )
 
 
@@ -101,6 +102,10 @@ class SqlInvoices:
             renewal_key=new.renewal_key,
             apply=None if new.apply is None else dict(new.apply),
             expires_at=new.expires_at,
+            tax_name=None if new.tax is None else new.tax.tax.name,
+            tax_rate=None if new.tax is None else new.tax.tax.rate,
+            tax_mode=None if new.tax is None else new.tax.tax.mode,
+            tax_minor=None if new.tax is None else new.tax.amount_minor,
         )
         columns = {f.name: getattr(invoice, f.name) for f in fields(Invoice) if f.name != "lines"}
         self._s.execute(insert(INVOICES).values(**columns))
@@ -115,6 +120,7 @@ class SqlInvoices:
                         "product": line.product,
                         "description": line.description,
                         "amount_minor": line.amount_minor,
+                        "tax_minor": line.tax_minor,
                         "period_start": line.period_start,
                         "period_end": line.period_end,
                         "inputs": dict(line.inputs),
@@ -124,6 +130,11 @@ class SqlInvoices:
             )
         self._known[invoice_id] = invoice
         return invoice
+
+    def tax_modes(self) -> set[str]:
+        """The tax modes stored invoices were made with (none, one, or, wrongly, both)."""
+        stmt = select(INVOICES.c.tax_mode).where(INVOICES.c.tax_mode.is_not(None)).distinct()
+        return {str(mode) for mode in self._s.execute(stmt).scalars()}
 
     def _must(self, invoice_id: str) -> Invoice:
         invoice = self.get(invoice_id)

@@ -74,6 +74,18 @@ class SqlLimits:
             self._s.execute(update(DOCS).where(DOCS.c.site_id == site_id).values(**values))
         return version
 
+    def rewrite(
+        self, site_id: int, document: Callable[[int], Mapping[str, Any]], at: datetime
+    ) -> int:
+        row = self._must(site_id)
+        version = int(row["desired_version"])
+        self._s.execute(
+            update(DOCS)
+            .where(DOCS.c.site_id == site_id)
+            .values(document=dict(document(version)), updated_at=at)
+        )
+        return version
+
     def _must(self, site_id: int) -> RowMapping:
         row = self._row(site_id, lock=True)
         if row is None:

@@ -69,6 +69,9 @@ class MembershipRow(Base):
     addons: Mapped[dict[str, Any]]  # {id: {"quantity", "price_minor"}}
     paid_value_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     setup_fee_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The tax rate (canonical percent text, "25", "7.5") of the invoice that started the current
+    # period; NULL: that period was paid without tax, so its credit carries none (§12).
+    tax_rate_paid: Mapped[str | None] = mapped_column(String(16))
     balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     scheduled_change: Mapped[dict[str, Any] | None]
     overrides: Mapped[dict[str, Any] | None]
@@ -138,6 +141,12 @@ class InvoiceRow(Base):
     paid_at: Mapped[datetime | None]
     reference: Mapped[str | None] = mapped_column(String(200))
     closed_reason: Mapped[str | None] = mapped_column(String(200))
+    # The tax the invoice was made with (§12); all NULL for an invoice without tax. `tax_mode`
+    # of stored invoices fixes the mode: start-up refuses a config.yaml that differs.
+    tax_name: Mapped[str | None] = mapped_column(String(50))
+    tax_rate: Mapped[str | None] = mapped_column(String(16))
+    tax_mode: Mapped[str | None] = mapped_column(String(10), index=True)
+    tax_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     lines: Mapped[list[InvoiceLineRow]] = relationship(
         back_populates="invoice", order_by="InvoiceLineRow.position", cascade="all, delete-orphan"
@@ -154,6 +163,7 @@ class InvoiceLineRow(Base):
     product: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(500))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int | None] = mapped_column(BigInteger)  # the line's own tax (§12)
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     inputs: Mapped[dict[str, Any]]  # the formula's inputs, so support can explain the amount
@@ -322,9 +332,55 @@ class ImportRecordRow(Base):
     )
 
 
+class ReceiptRow(Base):
+    """A receipt or a credit note as issued: a snapshot, never changed or deleted (issue 17).
+
+    No foreign keys on purpose: nothing the bridge deletes later may take a filed document along.
+    Numbers are gapless per kind (`counters`: receipt_number, credit_note_number)."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("uq_receipts_kind_number", "kind", "number", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # receipt | credit_note
+    number: Mapped[int] = mapped_column(BigInteger)
+    invoice_id: Mapped[str] = mapped_column(String(36), index=True)
+    invoice_number: Mapped[int] = mapped_column(BigInteger)
+    membership_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    site_id: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_at: Mapped[datetime] = mapped_column(index=True)
+    lines: Mapped[list[Any]]
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_name: Mapped[str | None] = mapped_column(String(50))
+    tax_rate: Mapped[str | None] = mapped_column(String(16))
+    tax_mode: Mapped[str | None] = mapped_column(String(10))
+    tax_minor: Mapped[int | None] = mapped_column(BigInteger)
+    balance_applied_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    seller: Mapped[dict[str, Any]]
+    buyer: Mapped[dict[str, Any]]
+    receipt_number: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BillingDetailsRow(Base):
+    """The buyer's name, address and optional tax number for a membership's receipts."""
+
+    __tablename__ = "billing_details"
+
+    membership_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text)
+    tax_number: Mapped[str | None] = mapped_column(String(50))
+    updated_at: Mapped[datetime]
+
+
 __all__ = [
     "AuditEntry",
     "Base",
+    "BillingDetailsRow",
     "CatalogVersionRow",
     "CheckoutTokenUse",
     "Counter",
@@ -338,6 +394,7 @@ __all__ = [
     "LimitsDocumentRow",
     "MembershipRow",
     "QuoteRow",
+    "ReceiptRow",
     "SiteRow",
     "WebhookReceipt",
 ]

@@ -32,6 +32,7 @@ from bridge.adapters.storage.console import SqlConsole
 from bridge.adapters.storage.failures import storage_errors, translated
 from bridge.adapters.storage.imports import SqlImports
 from bridge.adapters.storage.limits import SqlLimits, SqlReceipts, SqlTokens
+from bridge.adapters.storage.receipts import SqlSalesReceipts
 from bridge.adapters.storage.repositories import (
     SqlCustomers,
     SqlMemberships,
@@ -91,6 +92,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(session)
         self.limits = SqlLimits(session)
         self.receipts = SqlReceipts(session)
+        self.sales_receipts = SqlSalesReceipts(session)
         self.tokens = SqlTokens(session)
         self.catalogs = SqlCatalogVersions(session)
         self.console = SqlConsole(session)

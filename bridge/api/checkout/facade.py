@@ -16,7 +16,8 @@ from bridge.domain.catalog import parse_billing
 from bridge.domain.invoicing import addon_period_value
 from bridge.domain.money import MoneyError, format_amount, parse_amount, round_minor
 from bridge.domain.proration import limits_of
-from bridge.services import access, operator, quotes, sites
+from bridge.domain.receipt import Party
+from bridge.services import access, operator, quotes, receipts, sites
 from bridge.services.context import Context
 
 
@@ -56,6 +57,10 @@ class CheckoutCore(Protocol):
     def product_texts(self, language: str) -> Mapping[str, ProductText]: ...
 
     def selection_limits(self, plan: str, addons: Mapping[str, int]) -> Mapping[str, Any]: ...
+
+    def billing_details(self, site_id: int) -> Mapping[str, Any] | None: ...
+
+    def set_billing_details(self, site_id: int, details: Mapping[str, str]) -> None: ...
 
 
 class UseCases:
@@ -103,6 +108,17 @@ class UseCases:
     def selection_limits(self, plan: str, addons: Mapping[str, int]) -> Mapping[str, Any]:
         """A plan's limits with add-ons, before any override (the domain's merge)."""
         return limits_of(self._ctx.catalog, plan, dict(addons), None).to_json()
+
+    def billing_details(self, site_id: int) -> Mapping[str, Any] | None:
+        """The buyer printed on the site's receipts (None: not given yet)."""
+        found = receipts.buyer_of_site(self._ctx, site_id)
+        return None if found is None else found.to_json()
+
+    def set_billing_details(self, site_id: int, details: Mapping[str, str]) -> None:
+        buyer = Party(
+            details.get("name", ""), details.get("address", ""), details.get("tax_number")
+        )
+        receipts.set_buyer_of_site(self._ctx, site_id, buyer)
 
 
 Billing = Mapping[str, Any] | str  # {"every": 1, "unit": "month"} or "once"

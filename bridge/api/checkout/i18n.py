@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, parse_pattern
+from babel.numbers import format_decimal, format_percent, parse_pattern
 from babel.support import Translations
 
 from bridge.domain.money import exponent
@@ -72,6 +72,17 @@ class Habits:
 
     def number(self, value: int) -> str:
         return str(format_decimal(value, locale=self.locale))
+
+    def percent(self, rate: str) -> str:
+        """A tax rate given in percent ("25", "7.5") as the reader writes it ("25 %", "7,5 %")."""
+        value = Decimal(rate) / 100
+        return str(format_percent(value, locale=self.locale, decimal_quantization=False))
+
+    def tax_label(self, tax: Any) -> str:
+        """The network's tax by its own name and rate ("MVA 25 %"): a name is not translated."""
+        if not isinstance(tax, dict) or not tax.get("name"):
+            return ""
+        return f"{tax['name']} {self.percent(str(tax.get('rate', '0')))}"
 
 
 def parse_instant(at: str | datetime | None) -> datetime | None:

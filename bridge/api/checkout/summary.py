@@ -57,6 +57,10 @@ class OrderSummary:
     limits_when: str | None = None  # when the new limits apply
     clearings: tuple[Clearing, ...] = ()
     timing: str | None = None
+    # billing-rules.md §12: an inclusive tax is shown as the part of the total that is tax
+    # (the exclusive one is a line of its own); None without a tax.
+    tax_included_label: str | None = None
+    tax_included: str | None = None
 
     @property
     def no_change(self) -> bool:
@@ -184,7 +188,12 @@ def block_sentence(
 
 
 def _line(
-    h: Habits, line: Mapping[str, Any], currency: str, names: Mapping[str, str], current_plan: str
+    h: Habits,
+    line: Mapping[str, Any],
+    currency: str,
+    names: Mapping[str, str],
+    current_plan: str,
+    tax: Mapping[str, Any] | None,
 ) -> SummaryLine:
     kind = line.get("type")
     product = str(line.get("product") or "")
@@ -205,6 +214,8 @@ def _line(
         label = h.gettext("Setup fee for %(plan)s") % {"plan": name}
     elif kind == "credit":
         label = h.gettext("Credit for unused time on %(plan)s") % {"plan": current_plan}
+    elif kind == "tax" and tax is not None:
+        label = h.tax_label(dict(tax))
     else:
         label = str(line.get("description") or name)
     return SummaryLine(label, detail, amount, kind == "credit")
@@ -226,10 +237,16 @@ def order_summary(
     credit = str(quote.get("credit", "0"))
     balance_applied = str(quote.get("balance_applied", "0"))
     next_date = next_amount = None
+    tax = quote.get("tax") if isinstance(quote.get("tax"), Mapping) else None
     nb = quote.get("next_billing")
     if isinstance(nb, Mapping) and nb.get("date"):
         next_date = h.date(nb["date"])
         next_amount = h.money(str(nb["amount"]), currency)
+        if tax is not None and nb.get("tax") is not None:
+            next_amount += " " + h.gettext("(of which %(tax)s: %(amount)s)") % {
+                "tax": h.tax_label(dict(tax)),
+                "amount": h.money(str(nb["tax"]), currency),
+            }
         covered = str(nb.get("covered_by_balance", "0"))
         if _positive(covered):
             next_amount += " " + h.gettext("(%(covered)s of it paid from your credit balance)") % {
@@ -272,10 +289,11 @@ def order_summary(
     if blocked:
         scheduled = next_date = next_amount = None
         ends_today = None
+    included = _included(h, tax, currency)
     return OrderSummary(
         kind=kind,
         lines=tuple(
-            _line(h, line, currency, names, current_plan) for line in quote.get("lines") or []
+            _line(h, line, currency, names, current_plan, tax) for line in quote.get("lines") or []
         ),
         credit=h.money(credit, currency) if _positive(credit) else None,
         balance_applied=(
@@ -295,4 +313,14 @@ def order_summary(
         limits=limits_rows,
         limits_when=limits_when,
         timing=str(timing) if timing else None,
+        tax_included_label=included[0] if included else None,
+        tax_included=included[1] if included else None,
     )
+
+
+def _included(h: Habits, tax: Mapping[str, Any] | None, currency: str) -> tuple[str, str] | None:
+    """With an inclusive tax, the part of what is paid now that is tax (§12)."""
+    if tax is None or tax.get("mode") != "inclusive":
+        return None
+    label = h.gettext("Including %(tax)s") % {"tax": h.tax_label(dict(tax))}
+    return label, h.money(str(tax.get("amount", "0")), currency)

@@ -22,7 +22,7 @@ from bridge.domain.limits import SCALAR_LIMITS, UNLIMITED
 from bridge.domain.membership import Membership
 from bridge.domain.money import format_amount, parse_amount
 from bridge.domain.periods import BillingOption
-from bridge.services import backoffice, operator
+from bridge.services import backoffice, operator, receipts
 from bridge.services.access import use_form_once
 from bridge.services.context import Actor, operator_named
 from bridge.services.operator import MembershipInput
@@ -113,6 +113,7 @@ def _detail_page(membership_id: int, errors: Errors, action: str = "", status: i
         action=action,
         done=request.args.get("done", ""),
         usage_rows=usage_rows,
+        receipts=receipts.receipts_of_membership(ctx, membership_id),
     )
 
 

@@ -11,7 +11,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from bridge.contract import read_checkout_token
+from bridge.contract import read_checkout_token, read_receipt_token
+from bridge.errors import InvalidToken
+from tests.integration.wordpress.conftest import PluginClient
 
 pytestmark = pytest.mark.wordpress
 
@@ -214,3 +216,116 @@ def test_account_page_speaks_the_owners_language(wp_network: Any, bridge_secret:
     assert "Keahlian Anda" in text
     assert "Tukar" in text
     assert "Laman ini belum mempunyai keahlian." in text
+
+
+def test_account_page_shows_the_networks_tax_and_the_next_invoices_tax(
+    wp_network: Any, bridge_secret: str
+) -> None:
+    taxed = {
+        **MEMBERSHIP,
+        "next_billing": {**MEMBERSHIP["next_billing"], "amount": "81.25", "tax": "16.25"},
+        "tax": {"name": "MVA", "rate": "25", "mode": "exclusive"},
+        "tax_rate_paid": "25",
+    }
+    for locale, expected in (
+        ("en_US", ("MVA 25%, added to the prices", "$81.25 (of which MVA 25%: $16.25)")),
+        (
+            "nb_NO",
+            ("MVA 25\u00a0%, kommer i tillegg til prisene", "(herav MVA 25\u00a0%: "),
+        ),
+    ):
+        site = wp_network.create_site(wp_network.next_slug("taxed"), owner_locale=locale)
+        client = PluginClient(wp_network, site, bridge_secret)
+        try:
+            client.push({"posts": {"post": 10}}, membership=taxed)
+            session = _login(site)
+            try:
+                text = html.unescape(_account_page(session, site))
+            finally:
+                session.close()
+        finally:
+            client.close()
+        for words in expected:
+            assert words in text, (locale, words)
+
+
+def test_account_page_lists_receipts_and_opens_one_with_a_receipt_token(
+    plugin: Any, bridge_secret: str, bridge_port: int
+) -> None:
+    listed = {
+        **MEMBERSHIP,
+        "receipts": [
+            {
+                "kind": "credit_note",
+                "number": 2,
+                "issued_at": "2026-04-20T00:00:00Z",
+                "total": "5.00",
+                "currency": "USD",
+                "receipt_number": 7,
+                "paid_from_balance": False,
+            },
+            {
+                "kind": "receipt",
+                "number": 7,
+                "issued_at": "2026-04-11T00:00:00Z",
+                "total": "65.00",
+                "currency": "USD",
+                "receipt_number": None,
+                "paid_from_balance": False,
+            },
+        ],
+    }
+    plugin.push({"posts": {"post": 10}}, membership=listed)
+    session = _login(plugin.site)
+    try:
+        page = _account_page(session, plugin.site)
+        text = html.unescape(page)
+        for words in ("Receipts", "Receipt 7", "Credit note 2", "$65.00", "$5.00"):
+            assert words in text, words
+        form = re.search(
+            r'name="action" value="plan_bridge_receipt">.*?name="kind" value="receipt">'
+            r'.*?name="_wpnonce" value="([0-9a-f]+)"',
+            page,
+            re.S,
+        )
+        assert form is not None
+        opened = session.post(
+            f"{plugin.site.url}wp-admin/admin-post.php",
+            data={
+                "action": "plan_bridge_receipt",
+                "kind": "receipt",
+                "number": "7",
+                "_wpnonce": form.group(1),
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        opened.close()
+        assert opened.status_code == 302
+        location = urlparse(opened.headers["Location"])
+        assert f"{location.scheme}://{location.netloc}" == f"http://127.0.0.1:{bridge_port}"
+        assert location.path == "/checkout/receipts/open"
+        token = parse_qs(location.query)["token"][0]
+        payload = read_receipt_token((bridge_secret,), token, int(time.time()))
+        assert (payload["site_id"], payload["kind"], payload["number"]) == (
+            plugin.site.blog_id,
+            "receipt",
+            7,
+        )
+        with pytest.raises(InvalidToken):  # a receipt token is no checkout token
+            read_checkout_token(bridge_secret, token, int(time.time()))
+        unlisted = session.post(
+            f"{plugin.site.url}wp-admin/admin-post.php",
+            data={
+                "action": "plan_bridge_receipt",
+                "kind": "receipt",
+                "number": "8",
+                "_wpnonce": form.group(1),
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        unlisted.close()
+        assert unlisted.status_code == 404
+    finally:
+        session.close()

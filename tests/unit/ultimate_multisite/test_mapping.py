@@ -179,6 +179,13 @@ def test_tax_exclusive_total_matches_and_the_rate_is_carried() -> None:
     assert m.tax_rate_paid == Decimal("25") and not m.derived_prices
     assert m.membership.plan_price_minor == 1000 and m.membership.paid_value_minor == 1000
     assert report.money[0].ours_with_tax_minor == 1250
+    # The bridge's credit for the unused time carries the tax the period was paid with.
+    assert m.membership.tax_rate_paid == "25"
+
+
+def test_an_untaxed_or_unpaid_membership_keeps_no_rate_paid() -> None:
+    _, members, _ = run(network([product(1)], [membership(1)]))
+    assert members.memberships[0].membership.tax_rate_paid is None
 
 
 def test_setup_fee_paid_once_billed_and_zero_before() -> None:
@@ -248,3 +255,20 @@ def test_the_report_names_no_email_address() -> None:
         network([product(1)], [membership(1), replace(membership(2), customer_id=9)])
     )
     assert "@" not in "\n".join(report.lines())
+
+
+def test_a_billing_address_becomes_the_receipts_buyer_and_a_partial_one_does_not() -> None:
+    from bridge.ultimate_multisite.members import ImportedCustomer, buyer_of
+
+    full = {
+        "company_name": "Fjord AS",
+        "billing_address_line_1": "Storgata 1",
+        "billing_zip_code": "0155",
+        "billing_city": "Oslo",
+        "billing_country": "NO",
+    }
+    buyer = buyer_of(ImportedCustomer(1, 2, "o@example.invalid", "nb_NO", full))
+    assert buyer is not None
+    assert (buyer.name, buyer.address) == ("Fjord AS", "Storgata 1, 0155 Oslo, NO")
+    nameless = {k: v for k, v in full.items() if k != "company_name"}
+    assert buyer_of(ImportedCustomer(1, 2, "o@example.invalid", "nb_NO", nameless)) is None

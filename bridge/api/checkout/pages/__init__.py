@@ -5,6 +5,8 @@
 - choice.py     the owner's choice and its order summary (shared by change and confirm)
 - confirm.py    commit, then Pending (invoice to pay) or Finish (waiting for the new limits)
 - scheduled.py  the scheduled change and its cancellation
+- receipt.py    a receipt or credit note, opened with the plugin's receipt token
+- billing.py    the owner's billing address for receipts (asked once beside Confirm)
 - plumbing.py   what they share: blueprint, session and CSRF, core, habits, problem pages
 
 Importing this package registers every route on the blueprint.
@@ -12,7 +14,16 @@ Importing this package registers every route on the blueprint.
 
 from __future__ import annotations
 
-from bridge.api.checkout.pages import change, confirm, scheduled, start
+from bridge.api.checkout.pages import billing, change, confirm, receipt, scheduled, start
 from bridge.api.checkout.pages.plumbing import blueprint, load_session
 
-__all__ = ["blueprint", "change", "confirm", "load_session", "scheduled", "start"]
+__all__ = [
+    "billing",
+    "blueprint",
+    "change",
+    "confirm",
+    "load_session",
+    "receipt",
+    "scheduled",
+    "start",
+]

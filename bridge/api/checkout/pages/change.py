@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 
 from bridge.api.checkout.pages import confirm
+from bridge.api.checkout.pages.billing import save_posted
 from bridge.api.checkout.pages.choice import (
     current_choice,
     offer_for,
@@ -31,6 +32,8 @@ def change(site_id: int) -> Page:
     choice = current_choice(site)
     offer = offer_for(site_id, site, choice, h)
     notice = None
+    if request.args.get("billing") == "saved":
+        notice = h.gettext("Your billing address was saved.")
     if request.args.get("outdated"):
         notice = h.gettext(
             "That page was from an earlier checkout, so nothing was changed. "
@@ -50,6 +53,9 @@ def change_submit(site_id: int) -> Page:
     if request.form.get("do") == "confirm":
         quote_id = codec().unbind_quote(session, request.form.get("quote", ""))
         if quote_id is not None and request.form.get("shown") == choice.fingerprint:
+            refused = save_posted(h, site_id)  # the receipt of this payment names the buyer
+            if refused is not None:
+                return render_change_page(h, session, site, offer, choice, refused), 400
             return confirm.commit(h, session, site, offer, choice, quote_id)
         notice = h.gettext("The summary now shows your latest choice. Check it and confirm again.")
     return render_change_page(h, session, site, offer, choice, notice)

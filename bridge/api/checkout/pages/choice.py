@@ -20,6 +20,7 @@ from bridge.api.checkout.facade import (
     read_offer,
 )
 from bridge.api.checkout.i18n import Habits
+from bridge.api.checkout.pages.billing import billing_of
 from bridge.api.checkout.pages.plumbing import (
     INVALID_CHOICE,
     actor,
@@ -352,6 +353,7 @@ def page_context(
         "title": change_title(h, summary, refusal, choice, names),
         "ends_at": ends_at(),
         "can_cancel_membership": can_cancel_membership(site),
+        "billing": billing_of(site.site_id),
     }
 
 
