@@ -24,6 +24,7 @@ from bridge.adapters.wordpress import make_pusher
 from bridge.config import QueueSettings, Settings
 from bridge.services.catalog_source import CatalogSource
 from bridge.services.context import Context
+from bridge.services.fanout import FanoutRunner
 from bridge.services.ports import Clock, Pusher, SystemClock
 from bridge.services.pushes import PushRunner, RetryPolicy
 
@@ -92,7 +93,8 @@ def bootstrap(
         rand=rand,
         on_outcome=on_push_outcome,
     )
-    jobs = register_jobs(huey, runner, queue)
+    fanout = FanoutRunner(ctx, pusher, on_push_outcome)
+    jobs = register_jobs(huey, runner, queue, fanout=fanout)
     return Runtime(settings, ctx, engine, sessions, queue, jobs, runner, reader)
 
 

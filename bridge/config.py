@@ -86,6 +86,24 @@ class PushSettings:
     max_attempts: int = 8
     base_delay_s: float = 2.0
     max_delay_s: float = 600.0
+    # Fan-out (services/fanout.py): this many sites changing at once go in signed batches.
+    fanout_from: int = 20
+    batch_size: int = 100  # documents per batch request; the plugin takes at most 200
+    max_docs_per_s: float = 200.0  # per network, across a fan-out's batches; 0: no cap
+    max_concurrent_batches: int = 2  # batch requests in flight at once, per network
+
+
+# The plugin's bound on one batch (Bridge_Batch::MAX_DOCUMENTS).
+MAX_BATCH_SIZE = 200
+PUSH_KEYS = (
+    "max_attempts",
+    "base_delay_s",
+    "max_delay_s",
+    "fanout_from",
+    "batch_size",
+    "max_docs_per_s",
+    "max_concurrent_batches",
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -156,7 +174,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     nested = {
         "wordpress": ("url", "transport", "timeout_s"),
         "queue": ("backend", "redis_url", "path"),
-        "push": ("max_attempts", "base_delay_s", "max_delay_s"),
+        "push": PUSH_KEYS,
     }
     for section, keys in nested.items():
         for key in keys:
@@ -177,6 +195,12 @@ def _number(where: str, raw: Any, kind: type[int] | type[float], minimum: float)
         raise ConfigError(f"{where}: must be a whole number, not {raw!r}")
     if value < minimum:
         raise ConfigError(f"{where}: must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _at_most(where: str, value: Any, maximum: float) -> Any:
+    if value > maximum:
+        raise ConfigError(f"{where}: must be at most {maximum}, not {value!r}")
     return value
 
 
@@ -264,9 +288,7 @@ def load_settings(
 
     wp = _section(f"{where}: wordpress", data.get("wordpress"), ("url", "transport", "timeout_s"))
     queue = _section(f"{where}: queue", data.get("queue"), ("backend", "redis_url", "path"))
-    push = _section(
-        f"{where}: push", data.get("push"), ("max_attempts", "base_delay_s", "max_delay_s")
-    )
+    push = _section(f"{where}: push", data.get("push"), PUSH_KEYS)
     d_wp, d_queue, d_push = WordPressSettings(), QueueSettings(), PushSettings()
 
     secrets = {
@@ -341,6 +363,28 @@ def load_settings(
             ),
             max_delay_s=_number(
                 f"{where}: push.max_delay_s", push.get("max_delay_s", d_push.max_delay_s), float, 0
+            ),
+            fanout_from=_number(
+                f"{where}: push.fanout_from", push.get("fanout_from", d_push.fanout_from), int, 2
+            ),
+            batch_size=_at_most(
+                f"{where}: push.batch_size",
+                _number(
+                    f"{where}: push.batch_size", push.get("batch_size", d_push.batch_size), int, 1
+                ),
+                MAX_BATCH_SIZE,
+            ),
+            max_docs_per_s=_number(
+                f"{where}: push.max_docs_per_s",
+                push.get("max_docs_per_s", d_push.max_docs_per_s),
+                float,
+                0,
+            ),
+            max_concurrent_batches=_number(
+                f"{where}: push.max_concurrent_batches",
+                push.get("max_concurrent_batches", d_push.max_concurrent_batches),
+                int,
+                1,
             ),
         ),
         config_path=str(config_path),

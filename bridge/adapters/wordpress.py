@@ -7,6 +7,10 @@ Two transports carry the same signed JSON document:
 - XML-RPC: ``bridge.setLimits(body, webhook_id, webhook_timestamp, webhook_signature)`` on
   ``{network_url}xmlrpc.php``, through python-wordpress-xmlrpc.
 
+A fan-out sends batches: ``POST {network_url}?rest_route=/bridge/v1/limits/batch`` with
+``{"documents": [...]}`` signed the same way, answered ``{"results": [...]}`` one per document
+(applied, stale or error with a code). Over XML-RPC a batch is sent as single calls, one by one.
+
 Every push goes to the network's own URL, the one the operator configured (``wordpress.url``);
 the document's ``site_id`` names the blog the plugin applies it to. A site's URL, which arrives in
 events, is data and never a push target. Redirects are not followed: a signed document with
@@ -27,6 +31,7 @@ import collections.abc
 import http.client
 import json
 import xmlrpc.client
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +39,7 @@ import requests
 
 from bridge.contract import push_webhook, sign_headers
 from bridge.errors import PushRejected, WordPressError, WordPressUnavailable
-from bridge.services.ports import PushResult
+from bridge.services.ports import BatchItem, PushResult
 
 # python-wordpress-xmlrpc 2.3 still reads `collections.Iterable` (removed in Python 3.10). The shim
 # stays in this module, before the library's first import, and nowhere else.
@@ -50,6 +55,7 @@ from wordpress_xmlrpc.exceptions import (
 )
 
 __all__ = [
+    "BatchItem",
     "PushRejected",
     "PushResult",
     "RestLimitsPusher",
@@ -82,6 +88,33 @@ def _result(answer: Any, status: int | None) -> PushResult:
     )
 
 
+def _batch_items(answer: Any, documents: Sequence[Mapping[str, Any]]) -> list[BatchItem]:
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list) or len(results) != len(documents):
+        raise WordPressUnavailable("the plugin's batch answer has no result per document")
+    items = []
+    for document, result in zip(documents, results, strict=True):
+        if not isinstance(result, dict) or result.get("site_id") != document.get("site_id"):
+            raise WordPressUnavailable("the plugin's batch answer does not match its documents")
+        version = result.get("applied_version")
+        status = result.get("status")
+        if status in ("applied", "stale") and not isinstance(version, int):
+            raise WordPressUnavailable("a batch result has no applied_version")
+        http = result.get("http")
+        items.append(
+            BatchItem(
+                site_id=document.get("site_id"),
+                status=status if status in ("applied", "stale") else "error",
+                applied_version=version if isinstance(version, int) else None,
+                code=str(result.get("code") or "no error code")[:100]
+                if status != "applied"
+                else None,
+                http_status=http if isinstance(http, int) else None,
+            )
+        )
+    return items
+
+
 class RestLimitsPusher:
     """Pushes over the WordPress REST API with one keep-alive `requests.Session`."""
 
@@ -103,8 +136,17 @@ class RestLimitsPusher:
         url = _base(network_url) + "?rest_route=/bridge/v1/default-limits"
         return self._post(url, document, at, msg_id)
 
+    def push_batch(
+        self, network_url: str, documents: Sequence[Mapping[str, Any]], at: datetime, msg_id: str
+    ) -> list[BatchItem]:
+        url = _base(network_url) + "?rest_route=/bridge/v1/limits/batch"
+        answer = self._send(url, _body({"documents": list(documents)}), at, msg_id)
+        return _batch_items(answer, documents)
+
     def _post(self, url: str, document: dict[str, Any], at: datetime, msg_id: str) -> PushResult:
-        body = _body(document)
+        return _result(self._send(url, _body(document), at, msg_id), 200)
+
+    def _send(self, url: str, body: str, at: datetime, msg_id: str) -> Any:
         headers = sign_headers(self._webhook, msg_id, at, body)
         headers["Content-Type"] = "application/json; charset=utf-8"
         try:
@@ -130,7 +172,7 @@ class RestLimitsPusher:
         if status >= 400:
             code = answer.get("code") if isinstance(answer, dict) else None
             raise _error_for_status(status, f"push refused: {code or 'no error code'}")
-        return _result(answer, status)
+        return answer
 
     def close(self) -> None:
         self._session.close()
@@ -198,6 +240,22 @@ class XmlRpcLimitsPusher:
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult:
         return self._call(network_url, _SET_DEFAULT_LIMITS, document, at, msg_id)
+
+    def push_batch(
+        self, network_url: str, documents: Sequence[Mapping[str, Any]], at: datetime, msg_id: str
+    ) -> list[BatchItem]:
+        """XML-RPC has no batch method: the documents go as single calls, one after the other."""
+        items = []
+        for n, document in enumerate(documents):
+            site_id = document.get("site_id")
+            try:
+                result = self.push_site(network_url, dict(document), at, f"{msg_id}-{n}")
+            except PushRejected as exc:
+                items.append(BatchItem(site_id, "error", code=str(exc), http_status=exc.status))
+                continue
+            status = "stale" if result.ignored else "applied"
+            items.append(BatchItem(site_id, status, applied_version=result.applied_version))
+        return items
 
     def close(self) -> None:
         """Nothing to release: each push opens and closes its own connection."""

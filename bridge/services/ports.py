@@ -35,11 +35,26 @@ class LimitsQueue(Protocol):
         """Ask a worker to push the network's default limits."""
         ...
 
+    def enqueue_fanout(self, site_ids: Sequence[int]) -> None:
+        """Ask a worker to push many sites' documents in batches (`services.fanout`)."""
+
 
 @dataclass(frozen=True)
 class PushResult:
     applied_version: int
     ignored: bool
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One document's answer in a batch: `applied`, `stale` (equal or older: nothing changed;
+    `applied_version` is the site's) or `error` (the code the single push would answer)."""
+
+    site_id: int | None
+    status: str
+    applied_version: int | None = None
+    code: str | None = None
+    http_status: int | None = None
 
 
 class Pusher(Protocol):
@@ -55,6 +70,13 @@ class Pusher(Protocol):
     def push_defaults(
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult: ...
+
+    def push_batch(
+        self, network_url: str, documents: Sequence[Mapping[str, Any]], at: datetime, msg_id: str
+    ) -> list[BatchItem]:
+        """Push many sites' documents in one signed request; one answer per document, in order.
+        A failure of the whole request raises like a single push."""
+        ...
 
 
 class SystemClock:
@@ -324,6 +346,8 @@ class LimitsRepository(Protocol):
         ...
 
     def acknowledge(self, site_id: int, applied_version: int, at: datetime) -> LimitsState: ...
+    def acknowledge_many(self, acks: Sequence[tuple[int, int]], at: datetime) -> None: ...
+    def pending(self, site_ids: Sequence[int]) -> list[LimitsState]: ...
     def record_failure(
         self,
         site_id: int,

@@ -3,11 +3,11 @@ used checkout tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import (
@@ -126,6 +126,47 @@ class SqlLimits:
         if not include_dead:
             stmt = stmt.where(DOCS.c.dead.is_(False))
         return [int(x) for x in self._s.execute(stmt).scalars()]
+
+    def pending(self, site_ids: Sequence[int]) -> list[LimitsState]:
+        """The documents of those sites that are live (up to date or not), one query."""
+        if not site_ids:
+            return []
+        stmt = (
+            select(DOCS)
+            .join(SITES, SITES.c.id == DOCS.c.site_id)
+            .where(DOCS.c.site_id.in_(list(site_ids)), SITES.c.deleted_at.is_(None))
+        )
+        return [_state(row) for row in self._s.execute(stmt).mappings()]
+
+    def acknowledge_many(self, acks: Sequence[tuple[int, int]], at: datetime) -> None:
+        """`acknowledge` for many sites in two statements: a version at or past the desired one
+        clears the push state; an older one only moves `applied_version` forward."""
+        if not acks:
+            return
+        rows = [{"sid": site_id, "v": version, "at": at} for site_id, version in acks]
+        self._s.execute(
+            update(DOCS)
+            .where(DOCS.c.site_id == bindparam("sid"), DOCS.c.desired_version <= bindparam("v"))
+            .values(
+                applied_version=DOCS.c.desired_version,
+                attempts=0,
+                last_error=None,
+                dead=False,
+                next_attempt_at=None,
+                updated_at=bindparam("at"),
+            ),
+            rows,
+        )
+        self._s.execute(
+            update(DOCS)
+            .where(
+                DOCS.c.site_id == bindparam("sid"),
+                DOCS.c.desired_version > bindparam("v"),
+                DOCS.c.applied_version < bindparam("v"),
+            )
+            .values(applied_version=bindparam("v"), updated_at=bindparam("at")),
+            rows,
+        )
 
     def default_document(
         self, limits: Mapping[str, Any], document: Callable[[int], Mapping[str, Any]], at: datetime
