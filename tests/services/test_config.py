@@ -147,3 +147,19 @@ def test_the_previous_webhook_secret_is_optional_validated_and_never_shown() -> 
     assert load_settings(ENV, ROOT / "config.yaml").webhook_secrets == (SECRET,)
     with pytest.raises(ConfigError, match="BRIDGE_WEBHOOK_SECRET_PREVIOUS"):
         load_settings({**ENV, "BRIDGE_WEBHOOK_SECRET_PREVIOUS": "nope"}, ROOT / "config.yaml")
+
+
+def test_the_fanout_settings_have_a_cap_by_default_and_can_be_changed() -> None:
+    push = load_settings(ENV, ROOT / "config.yaml").push
+    assert (push.fanout_from, push.batch_size) == (20, 100)
+    assert (push.max_docs_per_s, push.max_concurrent_batches) == (200, 2)
+    env = {**ENV, "BRIDGE_PUSH_MAX_DOCS_PER_S": "0", "BRIDGE_PUSH_BATCH_SIZE": "200"}
+    changed = load_settings(env, ROOT / "config.yaml").push
+    assert (changed.max_docs_per_s, changed.batch_size) == (0, 200)
+
+
+def test_a_batch_larger_than_the_plugin_takes_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"push\.batch_size: must be at most 200"):
+        load_settings(ENV, _write(tmp_path, MINIMAL + "push: {batch_size: 500}\n"))
+    with pytest.raises(ConfigError, match=r"push\.max_concurrent_batches"):
+        load_settings(ENV, _write(tmp_path, MINIMAL + "push: {max_concurrent_batches: 0}\n"))
