@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from bridge.errors import PushRejected, WordPressUnavailable
 from bridge.services.context import Context
-from bridge.services.ports import LimitsState, Pusher
+from bridge.services.ports import Pusher
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class FanoutReport:
     acknowledged: int = 0
     skipped: int = 0
     batches: int = 0
+    seconds: float = 0.0
     failed: list[int] = field(default_factory=list)
     left: list[int] = field(default_factory=list)
 
@@ -97,11 +98,13 @@ class FanoutRunner:
         pusher: Pusher,
         on_outcome: Callable[[str], None] | None = None,
         throttle: Throttle | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ctx = ctx
         self.pusher = pusher
         self.on_outcome = on_outcome
         self.throttle = throttle or Throttle(ctx.settings.push.max_docs_per_s)
+        self._monotonic = monotonic
 
     def run(
         self, site_ids: Sequence[int], heartbeat: Callable[[], None] | None = None
@@ -111,11 +114,15 @@ class FanoutRunner:
         push = self.ctx.settings.push
         targets = list(dict.fromkeys(site_ids))
         chunks = [targets[n : n + push.batch_size] for n in range(0, len(targets), push.batch_size)]
-        run = _Run()
-        with ThreadPoolExecutor(push.max_concurrent_batches, "fanout") as pool:
+        run = _Run(push.max_concurrent_batches)
+        started = self._monotonic()
+        # Twice as many threads as requests in flight: while some wait on the network, others
+        # read the next documents or record the last answers.
+        with ThreadPoolExecutor(2 * push.max_concurrent_batches, "fanout") as pool:
             for chunk in chunks:
                 pool.submit(self._batch, chunk, run, heartbeat)
         report = run.report
+        report.seconds = round(self._monotonic() - started, 3)
         report.failed.sort()
         report.left.sort()
         log.info(
@@ -127,6 +134,10 @@ class FanoutRunner:
                 "skipped": report.skipped,
                 "failed": len(report.failed),
                 "left": len(report.left),
+                "seconds": report.seconds,
+                "docs_per_s": round(report.acknowledged / report.seconds, 1)
+                if report.seconds
+                else None,
             },
         )
         return report
@@ -145,43 +156,45 @@ class FanoutRunner:
             run.add(left=site_ids)
             return
         with self.ctx.uow() as uow:
-            states = {s.site_id: s for s in uow.limits.pending(site_ids)}
+            rows = {row[0]: row for row in uow.limits.pending(site_ids)}
         # No stored document, or the site is gone: the single push builds it or says gone.
-        missing = [s for s in site_ids if s not in states or states[s].document is None]
-        behind = [
-            states[s]
-            for s in site_ids
-            if s not in missing and states[s].applied_version < states[s].desired_version
-        ]
+        missing = [s for s in site_ids if s not in rows or rows[s][3] is None]
+        behind = [rows[s] for s in site_ids if s not in missing and rows[s][2] < rows[s][1]]
         run.add(failed=missing, skipped=len(site_ids) - len(missing) - len(behind))
         if not behind:
             return
+        sent = [row[0] for row in behind]
         self.throttle.take(len(behind))
-        if run.stopped():
-            run.add(left=[s.site_id for s in behind])
-            return
-        documents = [dict(s.document or {}) for s in behind]
-        try:
-            items = self.pusher.push_batch(
-                self.ctx.settings.wordpress.url, documents, self.ctx.clock.now(), _msg_id(behind)
-            )
-        except WordPressUnavailable as exc:
-            run.add(failed=[s.site_id for s in behind], batches=1, whole_failure=True)
-            log.warning("fan-out batch failed whole", extra={"error": str(exc)})
-            return
-        except PushRejected as exc:
-            # A plugin without the batch route (404), a bad signature (401): each site on its own.
-            run.add(failed=[s.site_id for s in behind], batches=1)
-            log.warning("fan-out batch refused", extra={"error": str(exc), "status": exc.status})
-            return
+        with run.in_flight:  # the cap on requests; reading and recording overlap other sends
+            if run.stopped():
+                run.add(left=sent)
+                return
+            try:
+                items = self.pusher.push_batch(
+                    self.ctx.settings.wordpress.url,
+                    [(row[0], row[3] or "") for row in behind],
+                    self.ctx.clock.now(),
+                    _msg_id(behind),
+                )
+            except WordPressUnavailable as exc:
+                run.add(failed=sent, batches=1, whole_failure=True)
+                log.warning("fan-out batch failed whole", extra={"error": str(exc)})
+                return
+            except PushRejected as exc:
+                # A plugin without the batch route (404), a bad signature (401): each site alone.
+                run.add(failed=sent, batches=1)
+                log.warning(
+                    "fan-out batch refused", extra={"error": str(exc), "status": exc.status}
+                )
+                return
         acks: list[tuple[int, int]] = []
         failed: list[int] = []
-        for state, item in zip(behind, items, strict=True):
+        for site_id, item in zip(sent, items, strict=True):
             if item.status != "error" and item.applied_version is not None:
-                acks.append((state.site_id, item.applied_version))
+                acks.append((site_id, item.applied_version))
                 self._count("ok" if item.status == "applied" else "up_to_date")
             else:
-                failed.append(state.site_id)
+                failed.append(site_id)
         if acks:
             with self.ctx.uow() as uow:
                 uow.limits.acknowledge_many(acks, self.ctx.now())
@@ -196,8 +209,9 @@ class FanoutRunner:
 class _Run:
     """One fan-out's tally, shared by its batch threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_flight: int) -> None:
         self.report = FanoutReport()
+        self.in_flight = threading.BoundedSemaphore(in_flight)
         self._failed_in_a_row = 0
         self._lock = threading.Lock()
 
@@ -227,9 +241,7 @@ class _Run:
                 self._failed_in_a_row = 0
 
 
-def _msg_id(states: Sequence[LimitsState]) -> str:
+def _msg_id(rows: Sequence[tuple[int, int, int, str | None]]) -> str:
     """The same batch of the same versions gets the same id (a retry is recognisable)."""
-    digest = hashlib.sha256(
-        ",".join(f"{s.site_id}:{s.desired_version}" for s in states).encode()
-    ).hexdigest()
+    digest = hashlib.sha256(",".join(f"{r[0]}:{r[1]}" for r in rows).encode()).hexdigest()
     return f"limits-batch-{digest[:24]}"

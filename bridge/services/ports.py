@@ -47,8 +47,7 @@ class PushResult:
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One document's answer in a batch: `applied`, `stale` (equal or older: nothing changed;
-    `applied_version` is the site's) or `error` (the code the single push would answer)."""
+    """One document's answer in a batch: `applied`, `stale` (equal or older: unchanged), `error`."""
 
     site_id: int | None
     status: str
@@ -72,10 +71,9 @@ class Pusher(Protocol):
     ) -> PushResult: ...
 
     def push_batch(
-        self, network_url: str, documents: Sequence[Mapping[str, Any]], at: datetime, msg_id: str
+        self, network_url: str, documents: Sequence[tuple[int, str]], at: datetime, msg_id: str
     ) -> list[BatchItem]:
-        """Push many sites' documents in one signed request; one answer per document, in order.
-        A failure of the whole request raises like a single push."""
+        """(site id, stored document JSON) pairs in one request; one answer each, in order."""
         ...
 
 
@@ -347,7 +345,8 @@ class LimitsRepository(Protocol):
 
     def acknowledge(self, site_id: int, applied_version: int, at: datetime) -> LimitsState: ...
     def acknowledge_many(self, acks: Sequence[tuple[int, int]], at: datetime) -> None: ...
-    def pending(self, site_ids: Sequence[int]) -> list[LimitsState]: ...
+    def pending(self, site_ids: Sequence[int]) -> list[tuple[int, int, int, str | None]]: ...
+
     def record_failure(
         self,
         site_id: int,
