@@ -4,7 +4,8 @@ Run: `.venv/bin/python bench/fanout.py [--sites N] [--batch B] [--concurrency C]
 1. The receiver's own ceiling, taken the way the bridge sends: the loopback receiver of the push
    tests (signature check, version rule, per-site answers) in a child process; C client threads
    post signed batches of B documents (copies of a seeded site's real document, each a new
-   version, so each is applied) straight at its batch route for S seconds. Beside it, for
+   version, so each is applied) straight at its batch route, S/2 seconds right before and S/2
+   right after the bridge's run (their mean is the ceiling: the machine's load moves). Beside it, for
    reference, the same with one signed document per request (the single push's ceiling).
 2. The bridge: N sites whose limits documents are all behind (as after an outage; seeded by
    bench/seed.py), then `bridge worker` against the same receiver: its start-up reconcile finds
@@ -297,10 +298,21 @@ def measure(
         context, url = start_receiver(work)
         try:
             single = ceiling(url, seconds, concurrency)
-            top = batch_ceiling(url, seconds, concurrency, batch, template)
+            # The batch ceiling right before and right after the bridge's run, averaged: the
+            # machine's load moves from second to second.
+            before = batch_ceiling(url, seconds / 2, concurrency, batch, template)
             bridge = bridge_fanout(url, sites, batch, concurrency, database, tree, work, timeout_s)
+            after = batch_ceiling(url, seconds / 2, concurrency, batch, template)
         finally:
             context.__exit__(None, None, None)
+    top = {
+        **before,
+        "documents": before["documents"] + after["documents"],
+        "per_s": round((before["per_s"] + after["per_s"]) / 2, 1),
+        "errors": before["errors"] + after["errors"],
+        "before_per_s": before["per_s"],
+        "after_per_s": after["per_s"],
+    }
     return {
         "receiver_ceiling": top,
         "receiver_single_ceiling": single,

@@ -134,10 +134,7 @@ def plot(all_results: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def run_tree(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    started = time.monotonic()
-    results["ingest"] = ingest.measure(tree, args.ingest_seconds, 2, 8)
+def scale_rows(tree: Path, args: argparse.Namespace) -> Any:
     sizes = [(b, int(n)) for b, n in (x.split(":") for x in args.sizes.split(","))]
     # In a child: the bridge imported in-process must be this tree's, not the installed one.
     child = subprocess.run(
@@ -157,7 +154,15 @@ def run_tree(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         capture_output=True,
         text=True,
     )
-    results["scale"] = json.loads(child.stdout.strip().splitlines()[-1])
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def run_tree(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    started = time.monotonic()
+    if not args.only_fanout:
+        results["ingest"] = ingest.measure(tree, args.ingest_seconds, 2, 8)
+        results["scale"] = scale_rows(tree, args)
     child = subprocess.run(
         [
             sys.executable,
@@ -189,6 +194,7 @@ def run_tree(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         fanout_batch=args.fanout_batch,
         fanout_concurrency=args.fanout_concurrency,
         ceiling_rounds=3,
+        only_fanout=args.only_fanout,
     )
     results["wordpress"] = wordpress.measure(wp_args, tree)
     results["seconds"] = round(time.monotonic() - started, 1)
@@ -212,6 +218,9 @@ def main() -> None:
     parser.add_argument("--fanout-batch", type=int, default=100)
     parser.add_argument("--fanout-concurrency", type=int, default=2)
     parser.add_argument("--name", default="suite")
+    parser.add_argument(
+        "--only-fanout", action="store_true", help="only the two fan-out rows (loopback, WordPress)"
+    )
     args = parser.parse_args()
     trees = {}
     if args.baseline is not None:
@@ -222,14 +231,15 @@ def main() -> None:
         args.name, {"trees": {k: str(v) for k, v in trees.items()}, "results": all_results}
     )
     png = lab.RESULTS / f"{args.name}-live.png"
-    plot(all_results, png)
+    if not args.only_fanout:
+        plot(all_results, png)
     for label, results in all_results.items():
         print(f"\n### {label} ({trees[label]})")
         print("| measure | figures | ratio |")
         print("|---|---|---|")
         for measure_name, figure, ratio in row_table(results):
             print(f"| {measure_name} | {figure} | {ratio} |")
-    print(f"\nJSON: {out}\nplot: {png}")
+    print(f"\nJSON: {out}" + ("" if args.only_fanout else f"\nplot: {png}"))
 
 
 if __name__ == "__main__":
