@@ -35,8 +35,7 @@ class LimitsQueue(Protocol):
         """Ask a worker to push the network's default limits."""
         ...
 
-    def enqueue_fanout(self, site_ids: Sequence[int]) -> None:
-        """Ask a worker to push many sites' documents in batches (`services.fanout`)."""
+    def enqueue_fanout(self, site_ids: Sequence[int]) -> None: ...  # services/fanout.py
 
 
 @dataclass(frozen=True)
