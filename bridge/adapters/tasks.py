@@ -109,7 +109,6 @@ def register_jobs(
 ) -> JobHandles:
     """Register the tasks on `huey` (names are stable: every process must agree on them)."""
     clock = runner.ctx.clock
-    fanout = fanout or FanoutRunner(runner.ctx, runner.pusher, runner.on_outcome)
     stamp_ticks(huey)
     me = f"{os.uname().nodename}:{os.getpid()}"
 
@@ -170,12 +169,18 @@ def register_jobs(
         held = huey.get(_FANOUT_KEY, peek=True)
         return held is not None and float(held) > clock.now().timestamp()
 
+    def fanout_runner() -> FanoutRunner:
+        nonlocal fanout
+        if fanout is None:  # built on first use: some callers register jobs without a pusher
+            fanout = FanoutRunner(runner.ctx, runner.pusher, runner.on_outcome)
+        return fanout
+
     def push_fanout_fn(site_ids: list[int], attempt: int = 1) -> None:
         if not take_fanout_lease():
             push_fanout.schedule(args=(site_ids, attempt), delay=_FANOUT_WAIT_S)
             return
         try:
-            report = fanout.run(site_ids, heartbeat=renew_fanout_lease)
+            report = fanout_runner().run(site_ids, heartbeat=renew_fanout_lease)
         finally:
             huey.delete(_FANOUT_KEY)
         singles = list(report.failed)
@@ -199,7 +204,7 @@ def register_jobs(
             return 0  # the running fan-out brings its sites up; the next pass sees the rest
         due = [s for s in runner.behind() if force or not marked(s)]
         queued = len(due)
-        if queued >= runner.ctx.settings.push.fanout_from:
+        if due and queued >= runner.ctx.settings.push.fanout_from:
             push_fanout(due)
         else:
             for site_id in due:

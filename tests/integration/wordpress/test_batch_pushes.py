@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.adapters.wordpress import PushRejected, RestLimitsPusher
+from bridge.adapters.wordpress import PushRejected, RestLimitsPusher, XmlRpcLimitsPusher
 from bridge.contract import push_webhook, sign_headers
 from tests.integration.wordpress.conftest import next_version
 
@@ -45,6 +45,11 @@ def document(site_id: int, version: int, limits: dict[str, Any]) -> dict[str, An
     }
 
 
+def pairs(documents: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """What the fan-out hands the pusher: (site id, the document's JSON as stored)."""
+    return [(int(d["site_id"]), json.dumps(d)) for d in documents]
+
+
 def stored(network: Any, site: Any) -> Any:
     return json.loads(
         network.eval_php("echo wp_json_encode( get_option( 'plan_bridge_limits' ) );", site.url)
@@ -69,9 +74,12 @@ def test_one_batch_applies_each_sites_document_and_answers_per_site(
     missing = max(s.blog_id for s in subsites) + 10_000
     documents = [document(s.blog_id, version, {"users": n + 1}) for n, s in enumerate(subsites)]
     documents.append(document(missing, version, {"users": 1}))
+
     documents.append({"site_id": subsites[0].blog_id, "version": "soon", "limits": {}})
 
-    items = pusher.push_batch(wp_network.url, documents, datetime.now(UTC), "msg_batch_first")
+    items = pusher.push_batch(
+        wp_network.url, pairs(documents), datetime.now(UTC), "msg_batch_first"
+    )
 
     assert [(i.site_id, i.status, i.applied_version) for i in items[:3]] == [
         (s.blog_id, "applied", version) for s in subsites
@@ -97,16 +105,18 @@ def test_older_and_equal_versions_in_a_batch_are_stale_and_change_nothing(
 ) -> None:
     version = next_version()
     first = [document(s.blog_id, version, {"users": 5}) for s in subsites]
-    pusher.push_batch(wp_network.url, first, datetime.now(UTC), "msg_batch_base")
+    pusher.push_batch(wp_network.url, pairs(first), datetime.now(UTC), "msg_batch_base")
     older, same, newer = subsites
 
     items = pusher.push_batch(
         wp_network.url,
-        [
-            document(older.blog_id, version - 1, {"users": 9}),
-            document(same.blog_id, version, {"users": 9}),
-            document(newer.blog_id, version + 1, {"users": 9}),
-        ],
+        pairs(
+            [
+                document(older.blog_id, version - 1, {"users": 9}),
+                document(same.blog_id, version, {"users": 9}),
+                document(newer.blog_id, version + 1, {"users": 9}),
+            ]
+        ),
         datetime.now(UTC),
         "msg_batch_rule",
     )
@@ -143,7 +153,7 @@ def test_a_batch_over_the_bound_is_refused_whole(
     documents = [document(subsites[0].blog_id, version, {"users": 1})] * 201
 
     with pytest.raises(PushRejected) as refused:
-        pusher.push_batch(wp_network.url, documents, datetime.now(UTC), "msg_batch_big")
+        pusher.push_batch(wp_network.url, pairs(documents), datetime.now(UTC), "msg_batch_big")
 
     assert refused.value.status == 413
     assert "bridge_batch_too_large" in str(refused.value)
@@ -160,3 +170,21 @@ def test_a_batch_sent_to_a_subsite_is_refused(
 
     assert response.status_code == 400
     assert response.json()["code"] == "bridge_batch_not_main_site"
+
+
+def test_over_xml_rpc_a_batch_goes_as_single_calls_with_the_same_answers(
+    wp_network: Any, subsites: list[Any], bridge_secret: str
+) -> None:
+    version = next_version()
+    missing = max(s.blog_id for s in subsites) + 20_000
+    xmlrpc = XmlRpcLimitsPusher(bridge_secret, timeout_s=30.0)
+    documents = [document(subsites[2].blog_id, version, {"users": 4})]
+    documents.append(document(missing, version, {"users": 4}))
+
+    items = xmlrpc.push_batch(wp_network.url, pairs(documents), datetime.now(UTC), "msg_x_batch")
+
+    assert [(i.site_id, i.status, i.applied_version) for i in items[:1]] == [
+        (subsites[2].blog_id, "applied", version)
+    ]
+    assert (items[1].site_id, items[1].status, items[1].http_status) == (missing, "error", 404)
+    assert stored(wp_network, subsites[2])["limits"] == {"users": 4}
