@@ -44,7 +44,7 @@ from bridge.services.access import forget_used_tokens
 from bridge.services.fanout import FanoutRunner
 from bridge.services.pushes import PushRunner
 
-__all__ = ["JobHandles", "register_jobs", "stamp_ticks", "tick_key"]
+__all__ = ["JobHandles", "fanout_lease", "register_jobs", "stamp_ticks", "tick_key"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,16 @@ log = logging.getLogger(__name__)
 _MARK_SLACK = timedelta(minutes=2)
 # The fan-out lease: renewed after each batch; a waiting fan-out looks again after this long.
 _FANOUT_KEY = "bridge:fanout"
-_FANOUT_LEASE = timedelta(minutes=2)
+_FANOUT_LEASE_MIN = timedelta(minutes=1)
 _FANOUT_WAIT_S = 5.0
+
+
+def fanout_lease(batch_size: int, max_docs_per_s: float, timeout_s: float) -> timedelta:
+    """How long a fan-out holds the network without renewing: a minute, or longer when one
+    batch may wait its turn under the cap and then its request's timeout for longer than that
+    (three such batches), so a slow but live fan-out is never taken over."""
+    turn_s = batch_size / max_docs_per_s if max_docs_per_s > 0 else 0.0
+    return max(_FANOUT_LEASE_MIN, timedelta(seconds=3 * (turn_s + 2 * timeout_s)))
 
 
 @dataclass
@@ -152,8 +160,13 @@ def register_jobs(
         else:
             huey.delete(_mark_key(site_id))
 
+    def lease() -> timedelta:
+        settings = runner.ctx.settings
+        push = settings.push
+        return fanout_lease(push.batch_size, push.max_docs_per_s, settings.wordpress.timeout_s)
+
     def take_fanout_lease() -> bool:
-        deadline = (clock.now() + _FANOUT_LEASE).timestamp()
+        deadline = (clock.now() + lease()).timestamp()
         if huey.put_if_empty(_FANOUT_KEY, deadline):
             return True
         held = huey.get(_FANOUT_KEY, peek=True)
@@ -163,7 +176,7 @@ def register_jobs(
         return bool(huey.put_if_empty(_FANOUT_KEY, deadline))
 
     def renew_fanout_lease() -> None:
-        huey.put(_FANOUT_KEY, (clock.now() + _FANOUT_LEASE).timestamp())
+        huey.put(_FANOUT_KEY, (clock.now() + lease()).timestamp())
 
     def fanout_running() -> bool:
         held = huey.get(_FANOUT_KEY, peek=True)

@@ -8,6 +8,7 @@ change at once the way they do in production: a catalog import raises the Free p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask import Flask
 
 from bridge import create_app
 from bridge.adapters.storage import migrate
+from bridge.adapters.tasks import fanout_lease
 from bridge.app import runtime_of
 from bridge.config import load_settings
 from bridge.domain.catalog_data import catalog_data
@@ -148,3 +150,23 @@ def test_a_second_fanout_waits_while_one_holds_the_network(app: Flask, receiver:
     assert routes(receiver) == [("/bridge/v1/limits/batch", 2), ("/bridge/v1/limits/batch", 3)]
     assert receiver.state.batches == 1
     assert all(limits_state(app, s)["applied_version"] == 2 for s in ids)
+
+
+def test_a_lease_left_by_a_killed_worker_is_taken_over_once_its_deadline_passed(
+    app: Flask, receiver: Receiver
+) -> None:
+    ids = with_sites(app, receiver, 2)
+    runtime = runtime_of(app)
+    runtime.queue.huey.put("bridge:fanout", runtime.ctx.clock.now().timestamp() - 1)
+
+    raise_free_disk(app)
+
+    assert receiver.state.batches == 1
+    assert all(limits_state(app, s)["applied_version"] == 2 for s in ids)
+    assert runtime.queue.huey.get("bridge:fanout", peek=True) is None  # released at the end
+
+
+def test_the_lease_outlasts_a_batch_that_waits_its_turn_under_a_slow_cap() -> None:
+    assert fanout_lease(100, 200, 5) == timedelta(minutes=1)
+    assert fanout_lease(100, 0, 10) == timedelta(minutes=1)
+    assert fanout_lease(100, 1, 10) == timedelta(seconds=3 * (100 + 2 * 10))
