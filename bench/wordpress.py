@@ -6,10 +6,15 @@
 - commit → the site reports the new limits: from sending the commit until the bridge has the
   site's acknowledgement of the new document (pushed by the in-process worker of `bridge serve`),
   back to back and after the worker has idled; beside it one WordPress push round trip;
-- fan-out to K real subsites whose documents are all behind (`bridge worker`), documents/s.
+- fan-out to K real subsites whose documents are all behind: `bridge worker`'s start-up
+  reconcile sends them as one fan-out (batches of B, C in flight, no documents/s cap), documents/s
+  over the fan-out's own duration; beside it the network's own ceiling taken the same way: C
+  clients post the same documents (each a newer version, so each is applied again) in signed
+  batches of B straight at the network's batch endpoint.
 
 Run: `.venv/bin/python bench/wordpress.py [--rounds R] [--idle-s S] [--idle-rounds I]
-[--fanout-sites K] [--tree DIR]` (needs the Debian packages of `make deps`).
+[--fanout-sites K] [--fanout-batch B] [--fanout-concurrency C] [--only-fanout] [--tree DIR]`
+(needs the Debian packages of `make deps`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fanout
 import lab
 
 LIGHT_ROUTE = "/?rest_route=/wp/v2/types/post"
@@ -101,8 +107,12 @@ def measure(args: argparse.Namespace, tree: Path) -> dict[str, Any]:
         )
         network.start()
         try:
-            sites = [network.create_site(f"bench{n}") for n in range(4 + args.fanout_sites)]
-            live_sites, fan_sites = sites[:4], sites[4:]
+            live = 0 if getattr(args, "only_fanout", False) else 4
+            sites = [network.create_site(f"bench{n}") for n in range(live + args.fanout_sites)]
+            live_sites, fan_sites = sites[:live], sites[live:]
+            if not live_sites:
+                result["fanout_wordpress"] = fanout_real(args, tree, work, network, fan_sites)
+                return result
             env = lab.environment(
                 work,
                 tree=tree,
@@ -208,24 +218,19 @@ def measure(args: argparse.Namespace, tree: Path) -> dict[str, Any]:
 
             # 3. fan-out to real subsites all behind (one bridge worker process).
             if fan_sites:
-                result["fanout_wordpress"] = fanout_real(
-                    args, tree, work, network, fan_sites, bridge_port
-                )
+                result["fanout_wordpress"] = fanout_real(args, tree, work, network, fan_sites)
         finally:
             network.stop()
     return result
 
 
 def fanout_real(
-    args: argparse.Namespace,
-    tree: Path,
-    work: Path,
-    network: Any,
-    fan_sites: list[Any],
-    bridge_port: int,
+    args: argparse.Namespace, tree: Path, work: Path, network: Any, fan_sites: list[Any]
 ) -> dict[str, Any]:
     import os
 
+    batch = getattr(args, "fanout_batch", 100)
+    concurrency = getattr(args, "fanout_concurrency", 2)
     database = work / "fanout.db"
     env = lab.environment(
         work,
@@ -233,6 +238,9 @@ def fanout_real(
         database_url=f"sqlite:///{database}",
         BRIDGE_WORDPRESS_URL=network.url,
         BRIDGE_QUEUE_PATH=str(work / "fanout-queue.db"),
+        BRIDGE_PUSH_BATCH_SIZE=str(batch),
+        BRIDGE_PUSH_MAX_CONCURRENT_BATCHES=str(concurrency),
+        BRIDGE_PUSH_MAX_DOCS_PER_S="0",
     )
     lab.migrate(env)
     os.environ.update(env)
@@ -253,33 +261,125 @@ def fanout_real(
         )
         assert client.post("/webhooks/wordpress", data=body, headers=headers).status_code == 204
     app.extensions["bridge"].runtime.close()
-    # The queue of those events is dropped: the worker's start-up reconcile finds them all behind.
-    (work / "fanout-queue.db").unlink(missing_ok=True)
     count = len(fan_sites)
-    argv = lab.bridge_command("worker", "--workers", str(args.workers))
-    first: float | None = None
+    # 1. The sites' first documents (a first apply creates each site's option rows): warm-up.
+    first = worker_fanout(env, work, database, count, "fan-worker-1.log")
+    # 2. Measured: every document one version newer, as when a plan's limits rise, so each
+    #    apply updates what the warm-up stored, like the ceiling's below.
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "UPDATE limits_documents SET desired_version = desired_version + 1, "
+            "document = json_set(document, '$.version', desired_version + 1)"
+        )
+    bridge = {
+        **worker_fanout(env, work, database, count, "fan-worker-2.log"),
+        "batch": batch,
+        "concurrency": concurrency,
+        "warm_up_per_s": first["per_s"],
+    }
+    top = network_ceiling(
+        network, database, batch, concurrency, rounds=getattr(args, "ceiling_rounds", 3)
+    )
+    return {
+        **bridge,
+        "ceiling": top,
+        "ratio": round(bridge["per_s"] / top["per_s"], 3) if top["per_s"] else None,
+    }
+
+
+def worker_fanout(
+    env: dict[str, str], work: Path, database: Path, count: int, log_name: str
+) -> dict[str, Any]:
+    """`bridge worker` on a fresh queue: its start-up reconcile finds the sites behind and, as
+    after an outage, sends them as one fan-out; documents/s over the fan-out's own duration."""
+    # With its -wal and -shm: a stale WAL beside a new queue file is a "disk I/O error" at the
+    # worker's start (why this row used to read 0).
+    for name in ("fanout-queue.db", "fanout-queue.db-wal", "fanout-queue.db-shm"):
+        (work / name).unlink(missing_ok=True)
+    argv = lab.bridge_command("worker", "--workers", "2")
+    log = work / log_name
     left = count
-    with lab.process(argv, env, work / "fan-worker.log"):
-        deadline = time.monotonic() + 180
+    with lab.process(argv, env, log):
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            with sqlite3.connect(database, timeout=30) as conn:
-                left = int(
-                    conn.execute(
-                        "SELECT count(*) FROM limits_documents WHERE applied_version < desired_version"
-                    ).fetchone()[0]
-                )
-            if first is None and left < count:
-                first = time.monotonic()
+            left = behind(database)
             if left == 0:
                 break
             time.sleep(0.05)
-    span = time.monotonic() - (first or time.monotonic())
-    done = count - left
+        deadline = time.monotonic() + 10
+        while fanout.fanout_log(log) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    run = fanout.fanout_log(log) or {}
+    if not run:
+        print(f"no fan-out in the worker's log: {log.read_text()[-3000:]}", file=sys.stderr)
+    seconds = float(run.get("seconds") or 0)
     return {
         "sites": count,
-        "acknowledged": done,
-        "seconds": round(span, 2),
-        "per_s": round(done / span, 1) if span else 0.0,
+        "acknowledged": count - left,
+        "seconds": round(seconds, 2),
+        "per_s": round(int(run.get("acknowledged", 0)) / seconds, 1) if seconds else 0.0,
+    }
+
+
+def behind(database: Path) -> int:
+    with sqlite3.connect(database, timeout=30) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM limits_documents WHERE applied_version < desired_version"
+        ).fetchone()
+    return int(row[0])
+
+
+def network_ceiling(
+    network: Any, database: Path, batch: int, concurrency: int, rounds: int
+) -> dict[str, Any]:
+    """The network's own ceiling, taken the way the fan-out sends: C clients post the bridge's
+    own stored documents, each a newer version (so each is applied, as in the fan-out), in
+    signed batches of B to the batch endpoint; documents applied per second."""
+    import threading
+
+    from bridge.contract import push_webhook, sign_headers
+
+    with sqlite3.connect(database) as conn:
+        stored = [json.loads(r[0]) for r in conn.execute("SELECT document FROM limits_documents")]
+    chunks = [stored[n : n + batch] for n in range(0, len(stored), batch)]
+    webhook = push_webhook(lab.SECRET)
+    applied = [0] * concurrency
+    errors = [0] * concurrency
+
+    def run(i: int) -> None:
+        wp = lab.Client("127.0.0.1", network.web_port)
+        wp.timeout_s = 120
+        for n in range(rounds):
+            for k, chunk in enumerate(chunks):
+                if k % concurrency != i:
+                    continue
+                version = 1000 + n  # newer than the fan-out's: each is applied again
+                docs = [{**d, "version": version} for d in chunk]
+                body = json.dumps({"documents": docs}, separators=(",", ":"))
+                headers = sign_headers(webhook, f"wp-ceiling-{n}-{k}", datetime.now(UTC), body)
+                headers["Content-Type"] = "application/json"
+                status, answer = wp.request(
+                    "POST", "/?rest_route=/bridge/v1/limits/batch", body.encode(), headers
+                )
+                results = json.loads(answer).get("results", []) if status == 200 else []
+                applied[i] += sum(1 for r in results if r.get("status") == "applied")
+                errors[i] += len(docs) - sum(1 for r in results if r.get("status") == "applied")
+        wp.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(concurrency)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    return {
+        "documents": sum(applied),
+        "seconds": round(elapsed, 2),
+        "per_s": round(sum(applied) / elapsed, 1) if elapsed else 0.0,
+        "errors": sum(errors),
+        "batch": batch,
+        "clients": concurrency,
     }
 
 
@@ -289,8 +389,11 @@ def main() -> None:
     parser.add_argument("--live-rounds", type=int, default=30)
     parser.add_argument("--idle-s", type=float, default=8.0)
     parser.add_argument("--idle-rounds", type=int, default=3)
-    parser.add_argument("--fanout-sites", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--fanout-sites", type=int, default=200)
+    parser.add_argument("--fanout-batch", type=int, default=100)
+    parser.add_argument("--fanout-concurrency", type=int, default=2)
+    parser.add_argument("--ceiling-rounds", type=int, default=3)
+    parser.add_argument("--only-fanout", action="store_true")
     parser.add_argument("--tree", type=Path, default=lab.ROOT)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -25,6 +25,7 @@ from bridge.adapters.wordpress import make_pusher
 from bridge.config import QueueSettings, Settings
 from bridge.services.catalog_source import CatalogSource
 from bridge.services.context import Context
+from bridge.services.fanout import FanoutRunner
 from bridge.services.ports import Clock, Pusher, SystemClock
 from bridge.services.pushes import PushRunner, RetryPolicy
 
@@ -99,10 +100,12 @@ def bootstrap(
         rand=rand,
         on_outcome=on_push_outcome,
     )
+    fanout = FanoutRunner(ctx, pusher, on_push_outcome)
     jobs = register_jobs(
         huey,
         runner,
         queue,
+        fanout=fanout,
         reconcile_every_s=settings.jobs.reconcile_every_s,
         roll_over_every_s=settings.jobs.roll_over_every_s,
     )

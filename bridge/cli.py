@@ -28,6 +28,7 @@ import click
 from bridge.config import Settings, load_settings
 from bridge.errors import BridgeError
 from bridge.services import listings
+from bridge.services.fanout import queue_pushes
 from bridge.services.limits import sync_default_limits
 
 if TYPE_CHECKING:
@@ -325,6 +326,10 @@ def repush(ctx: click.Context, site_ids: tuple[int, ...], every: bool, dead: boo
         if unknown:
             raise click.BadParameter(f"no such site: {', '.join(map(str, unknown))}")
         targets = list(site_ids)
+    if len(targets) >= runtime.settings.push.fanout_from:
+        queue_pushes(runtime.ctx, targets)
+        click.echo(f"{len(targets)} pushes queued as one fan-out")
+        return
     with click.progressbar(targets, label="Queueing pushes", show_pos=True) as bar:
         for site_id in bar:
             runtime.queue.enqueue_push(site_id, 0)

@@ -106,6 +106,12 @@ class PushSettings:
     dead_retry_s: float = 900.0
     dead_retry_max_s: float = 21600.0
 
+    # Fan-out (services/fanout.py): this many sites changing at once go in signed batches.
+    fanout_from: int = 20
+    batch_size: int = 100  # documents per batch request; the plugin takes at most 200
+    max_docs_per_s: float = 200.0  # per network, across a fan-out's batches; 0: no cap
+    max_concurrent_batches: int = 2  # batch requests in flight at once, per network
+
 
 @dataclass(frozen=True)
 class JobsSettings:
@@ -113,6 +119,23 @@ class JobsSettings:
 
     reconcile_every_s: int = 300
     roll_over_every_s: int = 60
+
+
+# The plugin's bound on one batch (Bridge_Batch::MAX_DOCUMENTS).
+MAX_BATCH_SIZE = 200
+# Each push setting's type and smallest value.
+_PUSH_RULES: dict[str, tuple[type[int] | type[float], float]] = {
+    "max_attempts": (int, 1),
+    "base_delay_s": (float, 0),
+    "max_delay_s": (float, 0),
+    "dead_retry_s": (float, 1),
+    "dead_retry_max_s": (float, 1),
+    "fanout_from": (int, 2),
+    "batch_size": (int, 1),
+    "max_docs_per_s": (float, 0),
+    "max_concurrent_batches": (int, 1),
+}
+PUSH_KEYS = tuple(_PUSH_RULES)
 
 
 @dataclass(frozen=True, repr=False)
@@ -167,7 +190,6 @@ class Settings:
             raise ConfigError(f"set {' and '.join(missing)} in the environment to serve")
 
 
-_PUSH_KEYS = ("max_attempts", "base_delay_s", "max_delay_s", "dead_retry_s", "dead_retry_max_s")
 _JOBS_KEYS = ("reconcile_every_s", "roll_over_every_s")
 
 
@@ -190,7 +212,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     nested = {
         "wordpress": ("url", "transport", "timeout_s"),
         "queue": ("backend", "redis_url", "path"),
-        "push": _PUSH_KEYS,
+        "push": PUSH_KEYS,
         "jobs": _JOBS_KEYS,
     }
     for section, keys in nested.items():
@@ -212,6 +234,12 @@ def _number(where: str, raw: Any, kind: type[int] | type[float], minimum: float)
         raise ConfigError(f"{where}: must be a whole number, not {raw!r}")
     if value < minimum:
         raise ConfigError(f"{where}: must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _at_most(where: str, value: Any, maximum: float) -> Any:
+    if value > maximum:
+        raise ConfigError(f"{where}: must be at most {maximum}, not {value!r}")
     return value
 
 
@@ -313,7 +341,7 @@ def load_settings(
     wp = _section(f"{where}: wordpress", data.get("wordpress"), ("url", "transport", "timeout_s"))
     seller = _seller(where, data.get("seller"))
     queue = _section(f"{where}: queue", data.get("queue"), ("backend", "redis_url", "path"))
-    push = _section(f"{where}: push", data.get("push"), _PUSH_KEYS)
+    push = _section(f"{where}: push", data.get("push"), PUSH_KEYS)
     jobs = _section(f"{where}: jobs", data.get("jobs"), _JOBS_KEYS)
     d_wp, d_queue, d_push, d_jobs = (
         WordPressSettings(),
@@ -322,6 +350,11 @@ def load_settings(
         JobsSettings(),
     )
 
+    push_values = {
+        key: _number(f"{where}: push.{key}", push.get(key, getattr(d_push, key)), kind, minimum)
+        for key, (kind, minimum) in _PUSH_RULES.items()
+    }
+    _at_most(f"{where}: push.batch_size", push_values["batch_size"], MAX_BATCH_SIZE)
     secrets = {
         key: env.get(f"BRIDGE_{key.upper()}", "").strip()
         for key in (*SECRET_KEYS, *OPTIONAL_SECRET_KEYS)
@@ -384,24 +417,7 @@ def load_settings(
             redis_url=_text(f"{where}: queue.redis_url", queue.get("redis_url", d_queue.redis_url)),
             path=_text(f"{where}: queue.path", queue.get("path", d_queue.path)),
         ),
-        push=PushSettings(
-            max_attempts=_number(
-                f"{where}: push.max_attempts", push.get("max_attempts", d_push.max_attempts), int, 1
-            ),
-            base_delay_s=_number(
-                f"{where}: push.base_delay_s",
-                push.get("base_delay_s", d_push.base_delay_s),
-                float,
-                0,
-            ),
-            max_delay_s=_number(
-                f"{where}: push.max_delay_s", push.get("max_delay_s", d_push.max_delay_s), float, 0
-            ),
-            **{
-                key: _number(f"{where}: push.{key}", push.get(key, getattr(d_push, key)), float, 1)
-                for key in ("dead_retry_s", "dead_retry_max_s")
-            },
-        ),
+        push=PushSettings(**push_values),
         jobs=JobsSettings(
             **{
                 key: _number(f"{where}: jobs.{key}", jobs.get(key, getattr(d_jobs, key)), int, 1)

@@ -26,6 +26,7 @@ define( 'PLAN_BRIDGE_DIR', __DIR__ . '/includes/' );
 require_once PLAN_BRIDGE_DIR . 'class-bridge-signature.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-token.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-document.php';
+require_once PLAN_BRIDGE_DIR . 'class-bridge-batch.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-settings.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-limits-store.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-usage.php';

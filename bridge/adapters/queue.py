@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -109,11 +110,19 @@ class HueyLimitsQueue:
         self.huey = huey
         self._push_site: TaskHandle | None = None
         self._push_defaults: TaskHandle | None = None
+        self._push_fanout: TaskHandle | None = None
 
-    def bind(self, *, push_site: TaskHandle, push_defaults: TaskHandle) -> None:
+    def bind(
+        self,
+        *,
+        push_site: TaskHandle,
+        push_defaults: TaskHandle,
+        push_fanout: TaskHandle | None = None,
+    ) -> None:
         """Attach the registered tasks (the facade needs the queue before the jobs exist)."""
         self._push_site = push_site
         self._push_defaults = push_defaults
+        self._push_fanout = push_fanout
 
     def enqueue_push(self, site_id: int, version: int) -> None:
         if self._push_site is None:
@@ -126,6 +135,12 @@ class HueyLimitsQueue:
             raise QueueNotBound("push tasks are not registered on this queue")
         log.debug("default limits push queued")
         self._push_defaults()
+
+    def enqueue_fanout(self, site_ids: Sequence[int]) -> None:
+        if self._push_fanout is None:
+            raise QueueNotBound("the fan-out task is not registered on this queue")
+        log.info("fan-out queued", extra={"sites": len(site_ids)})
+        self._push_fanout(list(site_ids))
 
     def depth(self) -> int:
         """Tasks waiting to run now plus those scheduled for later (retries)."""

@@ -1,4 +1,5 @@
-"""The queue's tasks on Huey: push a site, push the defaults, reconcile, roll over, purge tokens.
+"""The queue's tasks on Huey: push a site, push the defaults, fan out, reconcile, roll over,
+purge tokens.
 
 Each task only calls a use case (through `PushRunner` for pushes). A retry of a push is a new task
 scheduled with `schedule(delay=...)`, carrying its attempt number; the delay is the runner's.
@@ -18,6 +19,13 @@ roll-over, five for the reconcile). `stamp_ticks` gives each copy its tick, and 
 others return at once. Huey's own `lock_task` uses the same primitive but releases the lock
 when the run ends, so a copy that starts after the first one finished would run the tick again,
 and a process killed while holding it would block the job until someone flushes the lock.
+
+One fan-out at a time per network: the fan-out task holds `bridge:fanout` (a deadline, renewed
+after every batch), so two fan-outs queued by different processes never add up past the rate cap;
+the second waits for the first. A lease whose deadline passed (its worker was killed) is taken
+over. While a fan-out holds it, the periodic reconcile leaves the sites to it. Sites a fan-out
+could not bring up to date go to the single-push chain (`push_site_limits`, attempt 1); sites it
+did not send because the network looked down are fanned out again after the retry delay.
 """
 
 from __future__ import annotations
@@ -34,20 +42,41 @@ from huey import Huey, crontab
 
 from bridge.adapters.queue import HueyLimitsQueue
 from bridge.services.access import forget_used_tokens
+from bridge.services.fanout import FanoutRunner
 from bridge.services.pushes import PushRunner
 
-__all__ = ["JobHandles", "check_every_s", "register_jobs", "stamp_ticks", "tick_key"]
+__all__ = [
+    "JobHandles",
+    "check_every_s",
+    "fanout_lease",
+    "register_jobs",
+    "stamp_ticks",
+    "tick_key",
+]
 
 log = logging.getLogger(__name__)
 
 # A chain's mark outlives its longest wait by this much (the push's own timeouts and queue lag).
 _MARK_SLACK = timedelta(minutes=2)
+# The fan-out lease: renewed after each batch; a waiting fan-out looks again after this long.
+_FANOUT_KEY = "bridge:fanout"
+_FANOUT_LEASE_MIN = timedelta(minutes=1)
+_FANOUT_WAIT_S = 5.0
+
+
+def fanout_lease(batch_size: int, max_docs_per_s: float, timeout_s: float) -> timedelta:
+    """How long a fan-out holds the network without renewing: a minute, or longer when one
+    batch may wait its turn under the cap and then its request's timeout for longer than that
+    (three such batches), so a slow but live fan-out is never taken over."""
+    turn_s = batch_size / max_docs_per_s if max_docs_per_s > 0 else 0.0
+    return max(_FANOUT_LEASE_MIN, timedelta(seconds=3 * (turn_s + 2 * timeout_s)))
 
 
 @dataclass
 class JobHandles:
     push_site: Any
     push_defaults: Any
+    push_fanout: Any
     reconcile: Callable[[bool], int]
     roll_over: Any
     forget_tokens: Any
@@ -117,6 +146,7 @@ def register_jobs(
     runner: PushRunner,
     queue: HueyLimitsQueue,
     *,
+    fanout: FanoutRunner | None = None,
     reconcile_every_s: int = 300,
     roll_over_every_s: int = 60,
 ) -> JobHandles:
@@ -173,19 +203,69 @@ def register_jobs(
         else:
             huey.delete(_mark_key(site_id))
 
+    def lease() -> timedelta:
+        settings = runner.ctx.settings
+        push = settings.push
+        return fanout_lease(push.batch_size, push.max_docs_per_s, settings.wordpress.timeout_s)
+
+    def take_fanout_lease() -> bool:
+        deadline = (clock.now() + lease()).timestamp()
+        if huey.put_if_empty(_FANOUT_KEY, deadline):
+            return True
+        held = huey.get(_FANOUT_KEY, peek=True)
+        if held is not None and float(held) > clock.now().timestamp():
+            return False
+        huey.delete(_FANOUT_KEY)  # its fan-out was lost with a killed worker
+        return bool(huey.put_if_empty(_FANOUT_KEY, deadline))
+
+    def renew_fanout_lease() -> None:
+        huey.put(_FANOUT_KEY, (clock.now() + lease()).timestamp())
+
+    def fanout_running() -> bool:
+        held = huey.get(_FANOUT_KEY, peek=True)
+        return held is not None and float(held) > clock.now().timestamp()
+
+    def fanout_runner() -> FanoutRunner:
+        nonlocal fanout
+        if fanout is None:  # built on first use: some callers register jobs without a pusher
+            fanout = FanoutRunner(runner.ctx, runner.pusher, runner.on_outcome)
+        return fanout
+
+    def push_fanout_fn(site_ids: list[int], attempt: int = 1) -> None:
+        if not take_fanout_lease():
+            push_fanout.schedule(args=(site_ids, attempt), delay=_FANOUT_WAIT_S)
+            return
+        try:
+            report = fanout_runner().run(site_ids, heartbeat=renew_fanout_lease)
+        finally:
+            huey.delete(_FANOUT_KEY)
+        singles = list(report.failed)
+        if report.left and attempt >= runner.policy.max_attempts:
+            singles += report.left
+        elif report.left:
+            delay = runner.policy.delay_s(attempt, runner.rand)
+            log.warning("fan-out stopped: %d sites again in %.1f s", len(report.left), delay)
+            push_fanout.schedule(args=(list(report.left), attempt + 1), delay=delay)
+        for site_id in singles:
+            mark(site_id, 0)
+            push_site_limits(site_id)
+
     def push_default_limits_fn(attempt: int = 1) -> None:
         result = runner.push_defaults(attempt)
         if result.retry_in_s is not None:
             push_default_limits.schedule(args=(attempt + 1,), delay=result.retry_in_s)
 
     def reconcile_now(force: bool) -> int:
-        queued = 0
-        for site_id in runner.behind():
-            if not force and marked(site_id):
-                continue
-            mark(site_id, 0)
-            push_site_limits(site_id)
-            queued += 1
+        if not force and fanout_running():
+            return 0  # the running fan-out brings its sites up; the next pass sees the rest
+        due = [s for s in runner.behind() if force or not marked(s)]
+        queued = len(due)
+        if due and queued >= runner.ctx.settings.push.fanout_from:
+            push_fanout(due)
+        else:
+            for site_id in due:
+                mark(site_id, 0)
+                push_site_limits(site_id)
         if queued:
             log.info("reconcile queued %d pushes", queued)
         return queued
@@ -206,6 +286,7 @@ def register_jobs(
 
     push_site_limits: Any = huey.task(name="push_site_limits")(push_site_limits_fn)
     push_default_limits: Any = huey.task(name="push_default_limits")(push_default_limits_fn)
+    push_fanout: Any = huey.task(name="push_fanout")(push_fanout_fn)
     huey.periodic_task(_every(reconcile_every_s), name="reconcile_pushes")(reconcile_pushes_fn)
     roll_over_memberships: Any = huey.periodic_task(
         _every(roll_over_every_s), name="roll_over_memberships"
@@ -215,10 +296,13 @@ def register_jobs(
         crontab(minute="17", hour="3"), name="forget_used_checkout_tokens"
     )(forget_tokens_fn)
 
-    queue.bind(push_site=push_site_limits, push_defaults=push_default_limits)
+    queue.bind(
+        push_site=push_site_limits, push_defaults=push_default_limits, push_fanout=push_fanout
+    )
     return JobHandles(
         push_site=push_site_limits,
         push_defaults=push_default_limits,
+        push_fanout=push_fanout,
         reconcile=reconcile_now,
         roll_over=roll_over_memberships,
         forget_tokens=forget_tokens,

@@ -7,6 +7,10 @@ Two transports carry the same signed JSON document:
 - XML-RPC: ``bridge.setLimits(body, webhook_id, webhook_timestamp, webhook_signature)`` on
   ``{network_url}xmlrpc.php``, through python-wordpress-xmlrpc.
 
+A fan-out sends batches: ``POST {network_url}?rest_route=/bridge/v1/limits/batch`` with
+``{"documents": [...]}`` signed the same way, answered ``{"results": [...]}`` one per document
+(applied, stale or error with a code). Over XML-RPC a batch is sent as single calls, one by one.
+
 Every push goes to the network's own URL, the one the operator configured (``wordpress.url``);
 the document's ``site_id`` names the blog the plugin applies it to. A site's URL, which arrives in
 events, is data and never a push target. Redirects are not followed: a signed document with
@@ -27,6 +31,7 @@ import collections.abc
 import http.client
 import json
 import xmlrpc.client
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +39,7 @@ import requests
 
 from bridge.contract import push_webhook, sign_headers
 from bridge.errors import PushRejected, WordPressError, WordPressUnavailable
-from bridge.services.ports import PushResult
+from bridge.services.ports import BatchItem, PushResult
 
 # python-wordpress-xmlrpc 2.3 still reads `collections.Iterable` (removed in Python 3.10). The shim
 # stays in this module, before the library's first import, and nowhere else.
@@ -50,6 +55,7 @@ from wordpress_xmlrpc.exceptions import (
 )
 
 __all__ = [
+    "BatchItem",
     "PushRejected",
     "PushResult",
     "RestLimitsPusher",
@@ -82,6 +88,27 @@ def _result(answer: Any, status: int | None) -> PushResult:
     )
 
 
+def _batch_items(answer: Any, site_ids: Sequence[int]) -> list[BatchItem]:
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list) or len(results) != len(site_ids):
+        raise WordPressUnavailable("the plugin's batch answer has no result per document")
+    items = []
+    for site_id, result in zip(site_ids, results, strict=True):
+        if not isinstance(result, dict) or result.get("site_id") != site_id:
+            raise WordPressUnavailable("the plugin's batch answer does not match its documents")
+        status = result.get("status")
+        version = result.get("applied_version")
+        if status in ("applied", "stale") and isinstance(version, int):
+            items.append(BatchItem(site_id, status, applied_version=version))
+            continue
+        http = result.get("http")
+        code = str(result.get("code") or "no error code")[:100]
+        items.append(
+            BatchItem(site_id, "error", None, code, http if isinstance(http, int) else None)
+        )
+    return items
+
+
 class RestLimitsPusher:
     """Pushes over the WordPress REST API with one keep-alive `requests.Session`."""
 
@@ -103,8 +130,18 @@ class RestLimitsPusher:
         url = _base(network_url) + "?rest_route=/bridge/v1/default-limits"
         return self._post(url, document, at, msg_id)
 
+    def push_batch(
+        self, network_url: str, documents: Sequence[tuple[int, str]], at: datetime, msg_id: str
+    ) -> list[BatchItem]:
+        url = _base(network_url) + "?rest_route=/bridge/v1/limits/batch"
+        # The stored JSON texts go as they are: the signature covers these exact bytes.
+        body = '{"documents":[' + ",".join(text for _, text in documents) + "]}"
+        return _batch_items(self._send(url, body, at, msg_id), [s for s, _ in documents])
+
     def _post(self, url: str, document: dict[str, Any], at: datetime, msg_id: str) -> PushResult:
-        body = _body(document)
+        return _result(self._send(url, _body(document), at, msg_id), 200)
+
+    def _send(self, url: str, body: str, at: datetime, msg_id: str) -> Any:
         headers = sign_headers(self._webhook, msg_id, at, body)
         headers["Content-Type"] = "application/json; charset=utf-8"
         try:
@@ -130,7 +167,7 @@ class RestLimitsPusher:
         if status >= 400:
             code = answer.get("code") if isinstance(answer, dict) else None
             raise _error_for_status(status, f"push refused: {code or 'no error code'}")
-        return _result(answer, status)
+        return answer
 
     def close(self) -> None:
         self._session.close()
@@ -198,6 +235,21 @@ class XmlRpcLimitsPusher:
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult:
         return self._call(network_url, _SET_DEFAULT_LIMITS, document, at, msg_id)
+
+    def push_batch(
+        self, network_url: str, documents: Sequence[tuple[int, str]], at: datetime, msg_id: str
+    ) -> list[BatchItem]:
+        """XML-RPC has no batch method: the documents go as single calls, one after the other."""
+        items = []
+        for n, (site_id, text) in enumerate(documents):
+            try:
+                result = self.push_site(network_url, json.loads(text), at, f"{msg_id}-{n}")
+            except PushRejected as exc:
+                items.append(BatchItem(site_id, "error", code=str(exc), http_status=exc.status))
+                continue
+            status = "stale" if result.ignored else "applied"
+            items.append(BatchItem(site_id, status, applied_version=result.applied_version))
+        return items
 
     def close(self) -> None:
         """Nothing to release: each push opens and closes its own connection."""

@@ -19,13 +19,12 @@ from bridge.domain.membership import Membership
 from bridge.domain.periods import BillingOption
 from bridge.domain.revenue import PAYING, recurring_revenue
 from bridge.errors import NotFound
+from bridge.services.console_ports import AuditRecord, MembershipHit, ReceiptRecord
 from bridge.services.context import Actor, Context
+from bridge.services.fanout import queue_pushes
 from bridge.services.journal import audit
 from bridge.services.ports import (
-    AuditRecord,
     LedgerRecord,
-    MembershipHit,
-    ReceiptRecord,
     SiteListing,
     SiteRecord,
 )
@@ -172,6 +171,5 @@ def repush(ctx: Context, site_ids: Sequence[int] | None, actor: Actor, reason: s
             ctx, uow, actor, "limits.repush", "sites" if site_ids is None else "sites:some", details
         )
         uow.commit()
-    for site_id in targets:
-        ctx.queue.enqueue_push(site_id, 0)
+    queue_pushes(ctx, targets)
     return len(targets)

@@ -25,6 +25,7 @@ from bridge.domain.catalog_edits import Holder, Impact, edit_impact, edit_proble
 from bridge.errors import ConcurrentChange, NotFound
 from bridge.services.catalog_source import CatalogSnapshot
 from bridge.services.context import Actor, Context
+from bridge.services.fanout import queue_pushes
 from bridge.services.journal import audit
 from bridge.services.limits import bump_site, sync_default_limits
 from bridge.services.ports import CatalogVersionRecord, UnitOfWork
@@ -134,7 +135,10 @@ def import_catalog(
             catalog_data(preview.catalog), who, reason, source, diff, ctx.now()
         )
         pinned = ctx.pinned(CatalogSnapshot(version, preview.catalog))
-        _push_raised(pinned, uow, preview.impact)
+        raised = _push_raised(pinned, uow, preview.impact)
+        fan_out = len(raised) >= ctx.settings.push.fanout_from
+        if fan_out:
+            uow.forget_pushes()  # many sites at once: one fan-out after the commit instead
         audit(
             ctx,
             uow,
@@ -146,6 +150,11 @@ def import_catalog(
         uow.commit()
     if ctx.catalogs is not None:
         ctx.catalogs.forget()
+    if fan_out:
+        try:
+            queue_pushes(ctx, raised)
+        except Exception:  # the reconcile pass finds the sites behind
+            log.exception("could not queue the fan-out of a catalog import")
     try:
         sync_default_limits(pinned)
     except Exception:  # the next start-up or `bridge repush` sends it
@@ -153,15 +162,16 @@ def import_catalog(
     return Imported(version, preview.impact)
 
 
-def _push_raised(ctx: Context, uow: UnitOfWork, impact: Impact) -> None:
-    pushed: set[int] = set()
+def _push_raised(ctx: Context, uow: UnitOfWork, impact: Impact) -> list[int]:
+    pushed: dict[int, None] = {}
     for site_id in impact.push_now:
         site = uow.sites.get(site_id)
         if site is None or site.deleted_at is not None or site_id in pushed:
             continue
         m = None if site.membership_id is None else uow.memberships.get(site.membership_id)
         bump_site(ctx, uow, site, m)
-        pushed.add(site_id)
+        pushed[site_id] = None
+    return list(pushed)
 
 
 def _snapshot_at(ctx: Context, uow: UnitOfWork, version: int) -> CatalogSnapshot:

@@ -9,10 +9,10 @@ never reads a document that was rolled back. The storage adapter
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.domain.invoice import Invoice
 from bridge.domain.limits import Limits
@@ -21,6 +21,9 @@ from bridge.domain.quote import QuoteLine, Totals
 from bridge.domain.tax import TaxTotal
 from bridge.services.import_ports import ImportRepository
 from bridge.services.receipt_ports import SalesReceiptRepository
+
+if TYPE_CHECKING:  # console_ports imports this module's records
+    from bridge.services.console_ports import ConsoleReads
 
 
 class Clock(Protocol):
@@ -38,11 +41,24 @@ class LimitsQueue(Protocol):
         """Ask a worker to push the network's default limits."""
         ...
 
+    def enqueue_fanout(self, site_ids: Sequence[int]) -> None: ...  # services/fanout.py
+
 
 @dataclass(frozen=True)
 class PushResult:
     applied_version: int
     ignored: bool
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One document's answer in a batch: `applied`, `stale` (equal or older: unchanged), `error`."""
+
+    site_id: int | None
+    status: str
+    applied_version: int | None = None
+    code: str | None = None
+    http_status: int | None = None
 
 
 class Pusher(Protocol):
@@ -58,6 +74,12 @@ class Pusher(Protocol):
     def push_defaults(
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult: ...
+
+    def push_batch(
+        self, network_url: str, documents: Sequence[tuple[int, str]], at: datetime, msg_id: str
+    ) -> list[BatchItem]:
+        """(site id, stored document JSON) pairs in one request; one answer each, in order."""
+        ...
 
 
 class SystemClock:
@@ -202,43 +224,6 @@ class MembershipListing:
     sites: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class MembershipHit:
-    """One line of the console's membership search: a site and the membership it is on."""
-
-    membership_id: int
-    site_id: int | None
-    site_name: str | None
-    url: str | None
-    owner_email: str | None
-    plan: str
-    status: str
-    balance_minor: int
-    currency: str
-    period_end: datetime | None
-
-
-@dataclass(frozen=True)
-class ReceiptRecord:
-    webhook_id: str
-    type: str
-    outcome: str  # applied, ignored, refused:<code> ...
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    id: int
-    actor: str
-    action: str
-    target: str
-    details: Mapping[str, Any]
-    at: datetime
-
-
-# ---------------------------------------------------------------------------- repositories
-
-
 class SiteRepository(Protocol):
     def get(self, site_id: int) -> SiteRecord | None: ...
     def live_of(self, membership_id: int) -> list[SiteRecord]: ...
@@ -339,6 +324,9 @@ class LimitsRepository(Protocol):
         ...
 
     def acknowledge(self, site_id: int, applied_version: int, at: datetime) -> LimitsState: ...
+    def acknowledge_many(self, acks: Sequence[tuple[int, int]], at: datetime) -> None: ...
+    def pending(self, site_ids: Sequence[int]) -> list[tuple[int, int, int, str | None]]: ...
+
     def record_failure(
         self,
         site_id: int,
@@ -392,42 +380,6 @@ class CatalogReader(Protocol):
 
     def current_id(self) -> int | None: ...
     def get(self, version_id: int) -> CatalogVersionRecord | None: ...
-
-
-class ConsoleReads(Protocol):
-    """The console's paginated lists and counts (LIMIT/OFFSET on indexed orders)."""
-
-    def memberships(
-        self, text: str | None, plan: str | None, offset: int, limit: int
-    ) -> tuple[list[MembershipHit], int]:
-        """Sites with their membership, by site id or membership id (digits), site name
-        (prefix), owner e-mail (exact, any case) and plan; by site id."""
-        ...
-
-    def invoices(
-        self, status: str | None, offset: int, limit: int
-    ) -> tuple[list[Invoice], int]: ...
-    def sites(self, which: str, offset: int, limit: int) -> tuple[list[SiteListing], int]:
-        """`which`: all, behind (desired > applied, not dead) or dead."""
-        ...
-
-    def dead_sites(self) -> list[int]: ...
-    def ledger(self, membership_id: int, offset: int, limit: int) -> tuple[list[LedgerRecord], int]:
-        """A membership's balance movements, newest first."""
-        ...
-
-    def receipts(self, offset: int, limit: int) -> tuple[list[ReceiptRecord], int]: ...
-    def audit(self, offset: int, limit: int) -> tuple[list[AuditRecord], int]: ...
-    def paying(self, statuses: Sequence[str]) -> Iterable[Membership]:
-        """Memberships of those statuses (terms only: no sites), streamed."""
-        ...
-
-    def members_per_plan(self) -> dict[tuple[str, str], int]:
-        """(plan, status) → memberships."""
-        ...
-
-    def count_invoices(self, status: str) -> int: ...
-    def count_refused_since(self, at: datetime) -> int: ...
 
 
 class UnitOfWork(Protocol):

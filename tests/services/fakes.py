@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 
@@ -28,9 +29,13 @@ class FakeQueue:
     def __init__(self) -> None:
         self.pushes: list[tuple[int, int]] = []
         self.default_pushes = 0
+        self.fanouts: list[list[int]] = []
 
     def enqueue_push(self, site_id: int, version: int) -> None:
         self.pushes.append((site_id, version))
 
     def enqueue_default_limits(self) -> None:
         self.default_pushes += 1
+
+    def enqueue_fanout(self, site_ids: Sequence[int]) -> None:
+        self.fanouts.append(list(site_ids))

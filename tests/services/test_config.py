@@ -208,3 +208,19 @@ def test_a_catalog_files_tax_applies_unless_config_yaml_sets_its_own(tmp_path: P
     assert settings.tax is not None and settings.tax.name == "PPN"
     settings = load_settings(ENV, _write(tmp_path, "catalog: catalog.yaml\ntax: null\n"))
     assert settings.tax is None
+
+
+def test_the_fanout_settings_have_a_cap_by_default_and_can_be_changed() -> None:
+    push = load_settings(ENV, ROOT / "config.yaml").push
+    assert (push.fanout_from, push.batch_size) == (20, 100)
+    assert (push.max_docs_per_s, push.max_concurrent_batches) == (200, 2)
+    env = {**ENV, "BRIDGE_PUSH_MAX_DOCS_PER_S": "0", "BRIDGE_PUSH_BATCH_SIZE": "200"}
+    changed = load_settings(env, ROOT / "config.yaml").push
+    assert (changed.max_docs_per_s, changed.batch_size) == (0, 200)
+
+
+def test_a_batch_larger_than_the_plugin_takes_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"push\.batch_size: must be at most 200"):
+        load_settings(ENV, _write(tmp_path, MINIMAL + "push: {batch_size: 500}\n"))
+    with pytest.raises(ConfigError, match=r"push\.max_concurrent_batches"):
+        load_settings(ENV, _write(tmp_path, MINIMAL + "push: {max_concurrent_batches: 0}\n"))

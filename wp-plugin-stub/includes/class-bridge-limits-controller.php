@@ -1,11 +1,17 @@
 <?php
 /**
- * REST receiver for limits pushed by the bridge: POST /wp-json/bridge/v1/limits and /default-limits.
+ * REST receiver for limits pushed by the bridge: POST /wp-json/bridge/v1/limits, /limits/batch and
+ * /default-limits.
  *
  * The document is authenticated by its Standard Webhooks signature (push key), checked over the
  * raw body in the permission callback, before any JSON is parsed. A site's document may be sent
  * to that site's own URL, or to the network's (main site's) URL, which applies it to the blog
  * named by its site_id.
+ *
+ * A batch (POST /bridge/v1/limits/batch, signed the same way, to the network's URL) carries the
+ * documents of many sites, at most Bridge_Batch::MAX_DOCUMENTS: each is applied on its own under
+ * the same version rule and answered per site (applied, stale, or error with the code the single
+ * push would answer), so one bad document never refuses the others.
  *
  * @package Plan_Bridge
  */
@@ -56,6 +62,17 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 		);
 		register_rest_route(
 			$this->namespace,
+			'/' . $this->rest_base . '/batch',
+			array(
+				array(
+					'methods'             => WP_REST_Server::CREATABLE,
+					'callback'            => array( $this, 'set_batch_limits' ),
+					'permission_callback' => array( $this, 'check_signature' ),
+				),
+			)
+		);
+		register_rest_route(
+			$this->namespace,
 			'/default-limits',
 			array(
 				array(
@@ -90,6 +107,16 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 	 */
 	public function set_site_limits( $request ) {
 		return rest_ensure_response( self::receive( 'site', $request->get_body() ) );
+	}
+
+	/**
+	 * POST /bridge/v1/limits/batch.
+	 *
+	 * @param WP_REST_Request $request Request.
+	 * @return WP_REST_Response|WP_Error
+	 */
+	public function set_batch_limits( $request ) {
+		return rest_ensure_response( self::receive_batch( $request->get_body() ) );
 	}
 
 	/**
@@ -140,8 +167,64 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 		if ( 'defaults' === $kind ) {
 			return Bridge_Limits_Store::apply_default_document( $doc );
 		}
+		$applied = self::apply_site( $doc );
+		return is_wp_error( $applied ) ? $applied : $applied[0];
+	}
+
+	/**
+	 * Applies an authenticated batch (already verified) and answers per site, in order.
+	 *
+	 * Only the main site (the network's URL) takes batches: its documents name other blogs.
+	 *
+	 * @param string $body Raw JSON body.
+	 * @return array<string,mixed>|WP_Error
+	 */
+	public static function receive_batch( $body ) {
+		if ( ! is_main_site() ) {
+			return new WP_Error(
+				'bridge_batch_not_main_site',
+				__( 'Batches of limits documents are taken only at the network\'s main site.', 'plan-bridge' ),
+				array( 'status' => 400 )
+			);
+		}
+		list( $documents, $code, $status ) = Bridge_Batch::read( $body );
+		if ( null === $documents ) {
+			$message = 413 === $status
+				/* translators: %d: the most documents one batch may carry. */
+				? sprintf( __( 'A batch may carry at most %d limits documents.', 'plan-bridge' ), Bridge_Batch::MAX_DOCUMENTS )
+				: __( 'The batch is not valid: it must be a JSON object whose "documents" is a non-empty list.', 'plan-bridge' );
+			return new WP_Error( $code, $message, array( 'status' => $status ) );
+		}
+		$results = array();
+		foreach ( $documents as $raw ) {
+			$site_id         = Bridge_Batch::site_id_of( $raw );
+			list( $doc, $e ) = Bridge_Document::validate( $raw, true );
+			$applied         = null === $doc ? self::invalid( $e ) : self::apply_site( $doc );
+			if ( is_wp_error( $applied ) ) {
+				$data      = $applied->get_error_data();
+				$results[] = Bridge_Batch::error(
+					$site_id,
+					$applied->get_error_code(),
+					$applied->get_error_message(),
+					is_array( $data ) && isset( $data['status'] ) ? (int) $data['status'] : 400
+				);
+				continue;
+			}
+			$results[] = Bridge_Batch::answer( $site_id, $applied[1], $applied[0]['applied_version'] );
+		}
+		return array( 'results' => $results );
+	}
+
+	/**
+	 * Applies a validated site document to the blog it names: here when it names this blog, else
+	 * from the main site to another active blog of this network.
+	 *
+	 * @param array<string,mixed> $doc Validated site document.
+	 * @return array{0: array<string,mixed>, 1: string}|WP_Error [answer, decision]
+	 */
+	private static function apply_site( array $doc ) {
 		if ( get_current_blog_id() === $doc['site_id'] ) {
-			return Bridge_Limits_Store::apply_site_document( $doc );
+			return Bridge_Limits_Store::apply_site_document_deciding( $doc );
 		}
 		if ( ! is_main_site() ) {
 			return self::invalid( 'site_id is not the site this request was sent to' );
@@ -154,7 +237,7 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 	 * applied inside that blog, under the same version rule, when the blog is active.
 	 *
 	 * @param array<string,mixed> $doc Validated site document.
-	 * @return array<string,mixed>|WP_Error
+	 * @return array{0: array<string,mixed>, 1: string}|WP_Error [answer, decision]
 	 */
 	private static function apply_for_blog( array $doc ) {
 		$site = get_site( $doc['site_id'] );
@@ -169,7 +252,7 @@ class Bridge_Limits_Controller extends WP_REST_Controller {
 		}
 		switch_to_blog( (int) $site->blog_id );
 		try {
-			return Bridge_Limits_Store::apply_site_document( $doc );
+			return Bridge_Limits_Store::apply_site_document_deciding( $doc );
 		} finally {
 			restore_current_blog();
 		}

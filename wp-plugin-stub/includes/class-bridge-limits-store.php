@@ -101,11 +101,23 @@ class Bridge_Limits_Store {
 	 * @return array<string,mixed> The answer: applied_version and, for an older version, ignored.
 	 */
 	public static function apply_site_document( array $doc ) {
+		list( $answer ) = self::apply_site_document_deciding( $doc );
+		return $answer;
+	}
+
+	/**
+	 * The same, with the version rule's decision beside the answer (a batch answers it per site).
+	 *
+	 * @param array<string,mixed> $doc Validated document (Bridge_Document::validate).
+	 * @return array{0: array<string,mixed>, 1: string} [answer, Bridge_Document::APPLY|SAME|IGNORE]
+	 */
+	public static function apply_site_document_deciding( array $doc ) {
 		$stored         = self::site_document();
 		$stored_version = null !== $stored ? (int) $stored['version'] : null;
+		$decision       = Bridge_Document::decide( $stored_version, (int) $doc['version'] );
 		$answer         = self::answer_without_applying( $stored_version, (int) $doc['version'] );
 		if ( null !== $answer ) {
-			return $answer;
+			return array( $answer, $decision );
 		}
 		$doc['received_at'] = time();
 		update_option( self::SITE_OPTION, $doc, true );
@@ -118,7 +130,7 @@ class Bridge_Limits_Store {
 			)
 		);
 		Bridge_Usage::schedule_report();
-		return array( 'applied_version' => $doc['version'] );
+		return array( array( 'applied_version' => $doc['version'] ), $decision );
 	}
 
 	/**

@@ -25,11 +25,9 @@ from bridge.adapters.storage.models import (
 from bridge.adapters.storage.repositories import site_listing, site_listing_query
 from bridge.domain.invoice import Invoice
 from bridge.domain.membership import Membership
+from bridge.services.console_ports import AuditRecord, MembershipHit, ReceiptRecord
 from bridge.services.ports import (
-    AuditRecord,
     LedgerRecord,
-    MembershipHit,
-    ReceiptRecord,
     SiteListing,
 )
 from bridge.services.records import billing_from_json, holdings_from_json, status_of

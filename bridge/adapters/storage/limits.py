@@ -3,11 +3,12 @@ used checkout tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Table, Text, and_, delete, insert, or_, select, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import (
@@ -143,6 +144,47 @@ class SqlLimits:
         elif not include_dead:
             stmt = stmt.where(DOCS.c.dead.is_(False))
         return [int(x) for x in self._s.execute(stmt).scalars()]
+
+    def pending(self, site_ids: Sequence[int]) -> list[tuple[int, int, int, str | None]]:
+        """The documents of those sites that are live (up to date or not), one query; each as
+        its stored JSON text, so a batch is sent without decoding and re-encoding it."""
+        if not site_ids:
+            return []
+        stmt = (
+            select(
+                DOCS.c.site_id,
+                DOCS.c.desired_version,
+                DOCS.c.applied_version,
+                cast_(DOCS.c.document, Text),
+            )
+            .join(SITES, SITES.c.id == DOCS.c.site_id)
+            .where(DOCS.c.site_id.in_(list(site_ids)), SITES.c.deleted_at.is_(None))
+        )
+        return [(int(a), int(b), int(c), d) for a, b, c, d in self._s.execute(stmt)]
+
+    def acknowledge_many(self, acks: Sequence[tuple[int, int]], at: datetime) -> None:
+        """`acknowledge` for many sites: a version at or past the desired one clears the push
+        state; an older one only moves `applied_version` forward. Two driver-level executemany
+        of two integers a row (SQLAlchemy's per-row parameter building cost more than the
+        updates), then one stamp for all."""
+        if not acks:
+            return
+        mark = "?" if self._s.dialect.paramstyle == "qmark" else "%s"
+        table = DOCS.name
+        self._s.exec_driver_sql(
+            f"UPDATE {table} SET applied_version = desired_version, attempts = 0, "
+            f"last_error = NULL, dead = {mark}, next_attempt_at = NULL "
+            f"WHERE site_id = {mark} AND desired_version <= {mark}",
+            [(False, site_id, version) for site_id, version in acks],
+        )
+        self._s.exec_driver_sql(
+            f"UPDATE {table} SET applied_version = {mark} WHERE site_id = {mark} "
+            f"AND desired_version > {mark} AND applied_version < {mark}",
+            [(version, site_id, version, version) for site_id, version in acks],
+        )
+        self._s.execute(
+            update(DOCS).where(DOCS.c.site_id.in_([s for s, _ in acks])).values(updated_at=at)
+        )
 
     def default_document(
         self, limits: Mapping[str, Any], document: Callable[[int], Mapping[str, Any]], at: datetime

@@ -2,7 +2,9 @@
 
 It checks the Standard Webhooks signature with the push key (by the library's own `verify`: here
 the real clock is the right one), applies the version rule (an older version is ignored, the same
-one is a no-op) and can be told to misbehave per request: answer 503 or 400, or hang.
+one is a no-op) and can be told to misbehave per request: answer 503 or 400, or hang. Batches
+(`/bridge/v1/limits/batch`) are answered per site like the plugin's: applied, stale (an equal or
+older version) or error, the latter for the sites in `unknown_sites` (the plugin's 404).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from bridge.contract import push_webhook
+
+MAX_BATCH = 200  # the plugin's Bridge_Batch::MAX_DOCUMENTS
 
 
 @dataclass
@@ -47,6 +51,9 @@ class ReceiverState:
     delay_s: float = 0.0
     release: threading.Event = field(default_factory=threading.Event)
     log: list[Received] = field(default_factory=list)
+    # Sites a batch answers with the plugin's per-site error (no such active blog).
+    unknown_sites: set[int] = field(default_factory=set)
+    batches: int = 0
     arrived: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,7 +107,13 @@ class _Handler(BaseHTTPRequestHandler):
         except WebhookVerificationError:
             self._answer(401, {"code": "bridge_invalid_signature"}, route, body)
             return
+        if route == "/bridge/v1/limits/batch":
+            self._batch(document, route, body)
+            return
         version = int(document["version"])
+        if route == "/bridge/v1/limits" and document.get("site_id") in state.unknown_sites:
+            self._answer(404, {"code": "bridge_unknown_site"}, route, body)
+            return
         with state.lock:
             if route == "/bridge/v1/default-limits":
                 state.defaults_version = max(state.defaults_version, version)
@@ -115,6 +128,44 @@ class _Handler(BaseHTTPRequestHandler):
         if current > version:
             answer["ignored"] = True
         self._answer(200, answer, route, body)
+
+    def _batch(self, envelope: Any, route: str, body: bytes) -> None:
+        state = self.server.state
+        documents = envelope.get("documents") if isinstance(envelope, dict) else None
+        if not isinstance(documents, list) or not documents:
+            self._answer(400, {"code": "bridge_invalid_batch"}, route, b"{}")
+            return
+        if len(documents) > MAX_BATCH:
+            self._answer(413, {"code": "bridge_batch_too_large"}, route, b"{}")
+            return
+        results: list[dict[str, Any]] = []
+        with state.lock:
+            state.batches += 1
+            for document in documents:
+                site_id, version = int(document["site_id"]), int(document["version"])
+                if site_id in state.unknown_sites:
+                    results.append(
+                        {"site_id": site_id, "status": "error", "code": "bridge_unknown_site"}
+                    )
+                    results[-1]["http"] = 404
+                    continue
+                held = state.applied.get(site_id, 0)
+                fresh = version > held
+                state.applied[site_id] = max(held, version)
+                results.append(
+                    {
+                        "site_id": site_id,
+                        "status": "applied" if fresh else "stale",
+                        "applied_version": state.applied[site_id],
+                    }
+                )
+                state.log.append(Received(route, site_id, version, 200, time.monotonic()))
+        data = json.dumps({"results": results}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _answer(self, status: int, payload: dict[str, Any], route: str, body: bytes) -> None:
         try:
