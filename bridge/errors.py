@@ -34,6 +34,9 @@ BridgeError (bridge.domain.errors)
 │   ├── Blocked               the change is blocked, e.g. usage above the new limits (blocked)
 │   ├── NoMembership          the site has no membership yet (no_membership)
 │   └── InsufficientBalance   the credit balance would go below zero (insufficient_balance)
+├── PaymentGatewayError      the card gateway (Stripe) failed; .retryable                 (502)
+│   ├── GatewayUnavailable    no answer, 5xx or rate limited: try again later              (503)
+│   └── CardDeclined          the card was declined or needs the owner; Stripe's reason   (402)
 ├── WordPressError            a push to the network failed; .retryable, .status           (500)
 │   ├── WordPressUnavailable  no answer, 5xx or 429: retry later
 │   └── PushRejected          the plugin refused the push (other 4xx): do not retry
@@ -49,12 +52,14 @@ from bridge.domain.errors import BridgeError, NotEligible
 __all__ = [
     "Blocked",
     "BridgeError",
+    "CardDeclined",
     "CatalogChanged",
     "ConcurrentChange",
     "ConfigError",
     "Conflict",
     "Duplicate",
     "Forbidden",
+    "GatewayUnavailable",
     "InsufficientBalance",
     "InvalidRequest",
     "InvalidSecret",
@@ -65,6 +70,7 @@ __all__ = [
     "NoMembership",
     "NotEligible",
     "NotFound",
+    "PaymentGatewayError",
     "PaymentMismatch",
     "PendingChange",
     "PushRejected",
@@ -267,6 +273,26 @@ class InsufficientBalance(Unprocessable):
     """The credit balance would go below zero."""
 
     code = "insufficient_balance"
+
+
+class PaymentGatewayError(BridgeError):
+    """The card gateway refused or failed a call (translated from the `stripe` library)."""
+
+    code = "gateway_error"
+    retryable: bool = False
+
+
+class GatewayUnavailable(PaymentGatewayError):
+    """Stripe could not be reached, answered 5xx or rate-limited us: try again later."""
+
+    code = "gateway_unavailable"
+    retryable = True
+
+
+class CardDeclined(PaymentGatewayError):
+    """The card was declined (the message is Stripe's reason); the invoice stays open."""
+
+    code = "card_declined"
 
 
 class WordPressError(BridgeError):

@@ -15,12 +15,15 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.errors import (
     BridgeError,
+    CardDeclined,
     ConfigError,
     Conflict,
     Forbidden,
+    GatewayUnavailable,
     InvalidRequest,
     NotEligible,
     NotFound,
+    PaymentGatewayError,
     Unauthorized,
     Unprocessable,
 )
@@ -36,6 +39,9 @@ STATUS: tuple[tuple[type[BridgeError], int], ...] = (
     (NotEligible, 422),
     (Unprocessable, 422),
     (ConfigError, 500),
+    (CardDeclined, 402),
+    (GatewayUnavailable, 503),
+    (PaymentGatewayError, 502),
 )
 
 

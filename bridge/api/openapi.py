@@ -19,6 +19,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         409: "Stale or expired quote, pending change, or the state moved on",
         413: "The body is over 256 KiB",
         422: "Well-formed but refused (no_change, blocked, not eligible, ...)",
+        502: "The card gateway refused the request",
+        503: "The card gateway could not be reached; try again",
     }
     return {
         str(s): {
@@ -200,6 +202,18 @@ def spec() -> dict[str, Any]:
                     _ok("Paid (or already paid)"),
                     (400, 401, 403, 404, 409, 422),
                     body={"type": "object", "properties": {"reference": {"type": "string"}}},
+                    params=[_path("invoice_id")],
+                )
+            },
+            "/api/v1/invoices/{invoice_id}/refunds": {
+                "post": _op(
+                    "Refund a card-paid invoice to the card (gateway stripe), whole or part",
+                    _ok("Refunded: the refund id, amount, total refunded and the invoice", 201),
+                    (400, 401, 404, 409, 422, 502, 503),
+                    body={
+                        "type": "object",
+                        "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
+                    },
                     params=[_path("invoice_id")],
                 )
             },

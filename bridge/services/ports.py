@@ -18,6 +18,7 @@ from bridge.domain.invoice import Invoice
 from bridge.domain.limits import Limits
 from bridge.domain.membership import Membership, Selection, Site, Usage
 from bridge.domain.quote import QuoteLine, Totals
+from bridge.services.card_ports import CardRepository
 
 
 class Clock(Protocol):
@@ -424,6 +425,7 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     catalogs: CatalogRepository
     console: ConsoleReads
+    cards: CardRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

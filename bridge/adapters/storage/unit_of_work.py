@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bridge.adapters.storage.billing import SqlAudit, SqlInvoices, SqlLedger
+from bridge.adapters.storage.cards import SqlCards
 from bridge.adapters.storage.catalogs import SqlCatalogVersions
 from bridge.adapters.storage.console import SqlConsole
 from bridge.adapters.storage.limits import SqlLimits, SqlReceipts, SqlTokens
@@ -91,6 +92,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokens(session)
         self.catalogs = SqlCatalogVersions(session)
         self.console = SqlConsole(session)
+        self.cards = SqlCards(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
