@@ -318,3 +318,9 @@ def reconcile_cards(ctx: Context) -> int:
                 uow.cards.set_outcome(payment.invoice_id, "canceled", None, ctx.now())
                 uow.commit()
     return settled
+
+
+def disputes(ctx: Context, offset: int, limit: int) -> tuple[list[DisputeRecord], int]:
+    """Disputes Stripe reported, newest first, for the operator."""
+    with ctx.uow() as uow:
+        return uow.cards.disputes(offset, limit)

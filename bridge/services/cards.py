@@ -20,7 +20,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TypedDict
 
-from bridge.errors import CardDeclined, InvoiceClosed, NotFound, PaymentGatewayError
+from bridge.errors import (
+    CardDeclined,
+    InvoiceClosed,
+    NoMembership,
+    NotFound,
+    PaymentGatewayError,
+)
 from bridge.services.card_ports import CardCustomer, CardGateway, Intent
 from bridge.services.context import SYSTEM, Actor, Context
 from bridge.services.journal import audit, ledger
@@ -304,3 +310,42 @@ def return_from_browser(ctx: Context, invoice_id: str, actor: Actor) -> CardOutc
     if payment is None or payment.intent_id is None:
         return _outcome(ctx, invoice_id, "declined", None, _NO_CARD)
     return _after(ctx, gateway_of(ctx).get_intent(payment.intent_id), actor)
+
+
+class PayPage(TypedDict):
+    invoice: InvoiceView
+    card_brand: str | None
+    card_last4: str | None
+    last_error: str | None
+
+
+def pay_page(ctx: Context, site_id: int, invoice_id: str) -> PayPage:
+    """An invoice of the site's membership, with the saved card and the last attempt's error."""
+    with ctx.uow() as uow:
+        membership_id, _m = membership_of(uow, live_site(uow, site_id))
+        found = uow.invoices.get(invoice_id)
+        if found is None or found.membership_id != membership_id:
+            raise NotFound("There is no such invoice.", "invoice_not_found")
+        customer_id = uow.cards.customer_id_of(membership_id)
+        customer = uow.cards.customer(customer_id) if customer_id is not None else None
+        payment = uow.cards.payment(invoice_id)
+    card = customer.card if customer is not None else None
+    return {
+        "invoice": invoice_view(found),
+        "card_brand": card.brand if card else None,
+        "card_last4": card.last4 if card else None,
+        "last_error": payment.last_error if payment is not None else None,
+    }
+
+
+def open_renewal(ctx: Context, site_id: int) -> str | None:
+    """The id of the site's unpaid renewal invoice (a `past_due` membership has one), if any."""
+    with ctx.uow() as uow:
+        try:
+            membership_id, m = membership_of(uow, live_site(uow, site_id))
+        except (NotFound, NoMembership):
+            return None
+        if m.status != "past_due":
+            return None
+        found = uow.invoices.open_of(membership_id, "renewal")
+    return found[0].id if found else None

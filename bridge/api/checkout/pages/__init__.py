@@ -4,6 +4,7 @@
 - change.py     the Change page and its summary fragment
 - choice.py     the owner's choice and its order summary (shared by change and confirm)
 - confirm.py    commit, then Pending (invoice to pay) or Finish (waiting for the new limits)
+- pay.py        paying an invoice by card (gateway stripe), with Stripe.js
 - scheduled.py  the scheduled change and its cancellation
 - plumbing.py   what they share: blueprint, session and CSRF, core, habits, problem pages
 
@@ -12,7 +13,7 @@ Importing this package registers every route on the blueprint.
 
 from __future__ import annotations
 
-from bridge.api.checkout.pages import change, confirm, scheduled, start
+from bridge.api.checkout.pages import change, confirm, pay, scheduled, start
 from bridge.api.checkout.pages.plumbing import blueprint, load_session
 
-__all__ = ["blueprint", "change", "confirm", "load_session", "scheduled", "start"]
+__all__ = ["blueprint", "change", "confirm", "load_session", "pay", "scheduled", "start"]
