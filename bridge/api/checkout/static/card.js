@@ -10,6 +10,7 @@
   var errorBox = document.getElementById("pay-error");
   var status = document.getElementById("pay-status");
   var buttons = document.querySelectorAll("#pay-panel button");
+  function say(name) { return panel.getAttribute("data-text-" + name) || ""; }
 
   function busy(on, text) {
     for (var i = 0; i < buttons.length; i += 1) { buttons[i].disabled = on; }
@@ -18,7 +19,7 @@
 
   function fail(message) {
     busy(false);
-    errorBox.textContent = message || "The payment did not go through.";
+    errorBox.textContent = message || say("failed");
     errorBox.hidden = false;
   }
 
@@ -36,12 +37,12 @@
     if (reply.status === "paid" && reply.next) {
       window.location.assign(reply.next);
     } else if (reply.status === "requires_action" && reply.client_secret) {
-      busy(true, "Waiting for your bank…");
+      busy(true, say("bank"));
       stripe.confirmCardPayment(reply.client_secret).then(function () {
         return post(panel.getAttribute("data-return-url"));
       }).then(settle, function () { fail(); });
     } else if (reply.status === "processing") {
-      busy(true, "Your bank is processing the payment…");
+      busy(true, say("processing"));
     } else {
       fail(reply.message);
     }
@@ -51,7 +52,7 @@
   if (saved) {
     saved.addEventListener("submit", function (event) {
       event.preventDefault();
-      busy(true, "Paying…");
+      busy(true, say("paying"));
       post(panel.getAttribute("data-charge-url")).then(settle, function () { fail(); });
     });
   }
@@ -59,13 +60,13 @@
   document.getElementById("pay-new").addEventListener("submit", function (event) {
     event.preventDefault();
     errorBox.hidden = true;
-    busy(true, "Checking your card…");
+    busy(true, say("checking"));
     post(panel.getAttribute("data-setup-url")).then(function (setup) {
       if (!setup.client_secret) { fail(setup.message); return null; }
       return stripe.confirmCardSetup(setup.client_secret, { payment_method: { card: card } })
         .then(function (result) {
           if (result.error) { fail(result.error.message); return null; }
-          busy(true, "Paying…");
+          busy(true, say("paying"));
           return post(panel.getAttribute("data-card-url"), { setup_id: result.setupIntent.id })
             .then(settle);
         });
