@@ -31,7 +31,9 @@ STRIPE = Actor("system", name="stripe")
 
 def handle_stripe_event(ctx: Context, payload: bytes, signature: str) -> str:
     """Verify `Stripe-Signature` on the raw body, skip a duplicate event id, dispatch by type."""
-    event = gateway_of(ctx).verify_event(payload, signature)
+    if ctx.cards is None:
+        raise NotFound("This bridge takes no cards: its gateway is not stripe.", "no_card_gateway")
+    event = ctx.cards.verify_event(payload, signature)
     receipt = f"stripe:{event.id}"
     with ctx.uow() as uow:
         if uow.receipts.seen(receipt):
@@ -241,18 +243,8 @@ def charge_renewals(ctx: Context, at: datetime) -> int:
     on the retry days (`stripe.retry_days`, counted from the invoice) inside the grace period."""
     if ctx.cards is None:
         return 0
-    due: list[tuple[str, int, datetime]] = []
     with ctx.uow() as uow:
-        for invoice in uow.invoices.listing("open"):
-            if invoice.kind != "renewal":
-                continue
-            payment = uow.cards.payment(invoice.id)
-            if payment is None or (
-                payment.status == "failed"
-                and payment.next_retry_at is not None
-                and payment.next_retry_at <= at
-            ):
-                due.append((invoice.id, payment.retries if payment else 0, invoice.created_at))
+        due = uow.cards.renewals_due(at)
     charged = 0
     for invoice_id, retries, created_at in due:
         try:
@@ -284,15 +276,14 @@ def _schedule_retry(
 
 
 def reconcile_cards(ctx: Context) -> int:
-    """Ask Stripe about every invoice with a live PaymentIntent: settle what succeeded (a lost
-    webhook), note what failed, cancel the intents of expired or void invoices."""
+    """Ask Stripe about every open invoice with a live PaymentIntent: settle what succeeded (a
+    lost webhook), note what failed; then `cancel_closed_intents`. The number settled."""
     if ctx.cards is None:
         return 0
     cards = ctx.cards
     settled = 0
     with ctx.uow() as uow:
         open_ones = uow.cards.unsettled(("open",))
-        closed = uow.cards.unsettled(("expired", "void"))
     for payment in open_ones:
         assert payment.intent_id is not None
         try:
@@ -303,6 +294,18 @@ def reconcile_cards(ctx: Context) -> int:
             settled += settle_intent(ctx, intent, STRIPE) in ("paid", "credited")
         elif intent.status == "requires_payment_method" and payment.status != "failed":
             record(ctx, payment.invoice_id, "failed", intent.error_message)
+    return settled + cancel_closed_intents(ctx)
+
+
+def cancel_closed_intents(ctx: Context) -> int:
+    """Cancel the PaymentIntents of expired or void invoices; money that came anyway is settled
+    (credited: a valid payment is never refused or lost). The number settled."""
+    if ctx.cards is None:
+        return 0
+    cards = ctx.cards
+    settled = 0
+    with ctx.uow() as uow:
+        closed = uow.cards.unsettled(("expired", "void"))
     for payment in closed:
         assert payment.intent_id is not None
         try:

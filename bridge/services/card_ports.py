@@ -108,7 +108,7 @@ class CardPayment:
     invoice_id: str
     attempt: int
     intent_id: str | None
-    status: str  # new | requires_action | failed | succeeded | canceled | processing
+    status: str  # creating | created | requires_action | processing | failed | succeeded | canceled
     last_error: str | None
     off_session: bool
     retries: int
@@ -136,7 +136,8 @@ class CardRepository(Protocol):
     def save_card(self, customer_id: int, card: SavedCard, at: datetime) -> None: ...
     def payment(self, invoice_id: str, *, lock: bool = False) -> CardPayment | None: ...
     def start_payment(self, invoice_id: str, off_session: bool, at: datetime) -> CardPayment:
-        """A new payment record, or the next attempt of an existing one (intent cleared)."""
+        """A new payment record, or the next attempt of an existing one (intent cleared), with
+        status `creating`: this request is making the attempt's PaymentIntent."""
         ...
 
     def set_intent(self, invoice_id: str, intent_id: str, at: datetime) -> None: ...
@@ -150,6 +151,11 @@ class CardRepository(Protocol):
         retries: int | None = None,
     ) -> None: ...
     def invoice_of_intent(self, intent_id: str) -> str | None: ...
+    def renewals_due(self, at: datetime) -> list[tuple[str, int, datetime]]:
+        """Open renewal invoices to charge now: never tried, or failed with a retry due by `at`;
+        (invoice id, retries so far, invoice made at)."""
+        ...
+
     def with_intent(self, invoice_statuses: tuple[str, ...]) -> list[CardPayment]:
         """Payments with a PaymentIntent whose invoice has one of these statuses."""
         ...

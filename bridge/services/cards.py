@@ -18,16 +18,18 @@ which is idempotent: whichever comes first applies the invoice, the others find 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import TypedDict
 
 from bridge.errors import (
     CardDeclined,
+    Duplicate,
     InvoiceClosed,
     NoMembership,
     NotFound,
     PaymentGatewayError,
 )
-from bridge.services.card_ports import CardCustomer, CardGateway, Intent
+from bridge.services.card_ports import CardCustomer, CardGateway, CardPayment, Intent
 from bridge.services.context import SYSTEM, Actor, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import live_site, membership_of, save_membership
@@ -38,6 +40,8 @@ from bridge.services.views import InvoiceView, invoice_view
 # Intent statuses after which nothing more happens to it.
 FINAL = ("succeeded", "canceled")
 _NO_CARD = "No card is saved yet; add a card to pay."
+_UNDER_WAY = "A payment of this invoice is under way; look again in a moment."
+_CLAIM_S = 60
 
 
 class CardOutcome(TypedDict):
@@ -75,10 +79,13 @@ def ensure_customer(ctx: Context, site_id: int) -> CardCustomer:
     if found is not None:
         return found
     stripe_customer = gateway_of(ctx).create_customer(email, customer_id)
-    with ctx.uow() as uow:
-        if uow.cards.customer(customer_id) is None:
-            uow.cards.add_customer(customer_id, stripe_customer, ctx.now())
-            uow.commit()
+    try:
+        with ctx.uow() as uow:
+            if uow.cards.customer(customer_id) is None:
+                uow.cards.add_customer(customer_id, stripe_customer, ctx.now())
+                uow.commit()
+    except Duplicate:
+        pass  # a concurrent first use stored its customer first: that one is kept
     with ctx.uow() as uow:
         made = uow.cards.customer(customer_id)
     assert made is not None
@@ -156,14 +163,19 @@ def pay_by_card(
         customer_id = uow.cards.customer_id_of(found.membership_id)
         customer = uow.cards.customer(customer_id) if customer_id is not None else None
         payment = uow.cards.payment(invoice_id, lock=True)
+        busy = False
         if not paid_already:
             if customer is None or customer.card is None:
                 raise CardDeclined(_NO_CARD, "no_card")
-            if payment is None:
-                payment = uow.cards.start_payment(invoice_id, off_session, ctx.now())
-                uow.commit()
+            if payment is None or payment.intent_id is None:
+                busy = _creating(ctx, payment)
+                if not busy:  # this request makes the PaymentIntent; others wait for it
+                    payment = uow.cards.start_payment(invoice_id, off_session, ctx.now())
+                    uow.commit()
     if paid_already:
         return _outcome(ctx, invoice_id, "paid", None)
+    if busy:
+        return _outcome(ctx, invoice_id, "processing", None, _UNDER_WAY)
     assert customer is not None and customer.card is not None and payment is not None
     intent: Intent | None = None
     if payment.intent_id is not None:
@@ -175,13 +187,20 @@ def pay_by_card(
         ):
             pass  # stored but never confirmed (a crash after step 3): confirm it now
         else:
+            replaced = intent.id
             intent = _replace(cards, intent)
             if intent is not None and intent.status == "succeeded":
                 return _after(ctx, intent, actor)
             intent = None
             with ctx.uow() as uow:
-                payment = uow.cards.start_payment(invoice_id, off_session, ctx.now())
-                uow.commit()
+                current = uow.cards.payment(invoice_id, lock=True)
+                if current is None or current.intent_id != replaced:
+                    busy = True  # a concurrent request replaced it first
+                else:
+                    payment = uow.cards.start_payment(invoice_id, off_session, ctx.now())
+                    uow.commit()
+            if busy:
+                return _outcome(ctx, invoice_id, "processing", None, _UNDER_WAY)
     if intent is None:
         intent = cards.create_intent(
             customer.stripe_customer,
@@ -193,6 +212,7 @@ def pay_by_card(
         )
         with ctx.uow() as uow:
             uow.cards.set_intent(invoice_id, intent.id, ctx.now())
+            uow.cards.set_outcome(invoice_id, "created", None, ctx.now(), payment.next_retry_at)
             uow.commit()
     try:
         intent = cards.confirm_intent(intent.id, off_session)
@@ -200,6 +220,17 @@ def pay_by_card(
         # Refused (not a decline): a concurrent request may have confirmed it; ask Stripe.
         intent = cards.get_intent(intent.id)
     return _after(ctx, intent, actor)
+
+
+def _creating(ctx: Context, payment: CardPayment | None) -> bool:
+    """Whether another request is making this invoice's PaymentIntent right now. A claim older
+    than `_CLAIM_S` is from a process that died: the next attempt (a new idempotency key) takes
+    over; whatever the dead one made was never confirmed, so it never takes money."""
+    return (
+        payment is not None
+        and payment.status == "creating"
+        and payment.updated_at > ctx.now() - timedelta(seconds=_CLAIM_S)
+    )
 
 
 def _replace(cards: CardGateway, intent: Intent) -> Intent | None:

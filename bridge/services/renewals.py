@@ -18,7 +18,7 @@ from typing import TypedDict
 from bridge.domain.documents import instant
 from bridge.domain.lifecycle import fall_back, renew, renewal_paid
 from bridge.errors import ConcurrentChange, Duplicate
-from bridge.services.card_events import charge_renewals, reconcile_cards
+from bridge.services.card_events import cancel_closed_intents, charge_renewals
 from bridge.services.context import SYSTEM, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
@@ -70,7 +70,7 @@ def roll_over(ctx: Context, at: datetime | None = None) -> RollOverCounts:
     if ctx.cards is not None:
         # After the database steps, never inside them: expired invoices' intents are cancelled,
         # then renewals are charged on the saved card (and failed ones retried when due).
-        reconcile_cards(ctx)
+        cancel_closed_intents(ctx)
         charge_renewals(ctx, at)
     return counts
 

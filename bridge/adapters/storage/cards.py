@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import (
@@ -101,7 +101,7 @@ class SqlCards:
                     invoice_id=invoice_id,
                     attempt=1,
                     intent_id=None,
-                    status="new",
+                    status="creating",
                     off_session=off_session,
                     retries=0,
                     created_at=at,
@@ -115,7 +115,7 @@ class SqlCards:
                 .values(
                     attempt=found.attempt + 1,
                     intent_id=None,
-                    status="new",
+                    status="creating",
                     off_session=off_session,
                     updated_at=at,
                 )
@@ -157,6 +157,22 @@ class SqlCards:
             select(PAYMENTS.c.invoice_id).where(PAYMENTS.c.intent_id == intent_id)
         ).scalar()
         return str(found) if found is not None else None
+
+    def renewals_due(self, at: datetime) -> list[tuple[str, int, datetime]]:
+        stmt = (
+            select(INVOICES.c.id, PAYMENTS.c.retries, INVOICES.c.created_at)
+            .select_from(INVOICES.outerjoin(PAYMENTS, PAYMENTS.c.invoice_id == INVOICES.c.id))
+            .where(
+                INVOICES.c.status == "open",
+                INVOICES.c.kind == "renewal",
+                or_(
+                    PAYMENTS.c.invoice_id.is_(None),
+                    and_(PAYMENTS.c.status == "failed", PAYMENTS.c.next_retry_at <= at),
+                ),
+            )
+            .order_by(INVOICES.c.number)
+        )
+        return [(str(r[0]), int(r[1] or 0), r[2]) for r in self._s.execute(stmt)]
 
     def _joined(self, invoice_statuses: tuple[str, ...], alive: bool) -> list[CardPayment]:
         stmt = (
