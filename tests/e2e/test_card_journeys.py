@@ -11,6 +11,7 @@ operator's refund in the console's ledger.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -86,7 +87,16 @@ def _back_on_account(journey: Journey) -> str:
     return _text(journey, "#plan-bridge-membership")
 
 
-def test_free_owner_pays_premium_by_card_and_gets_the_new_limits(journey: Journey) -> None:
+def _stripe_receipts(runtime: Any) -> list[tuple[str, str]]:
+    with runtime.ctx.uow() as uow:
+        rows, _total = uow.console.receipts(0, 200)
+    return [(r.type, r.outcome) for r in rows if r.webhook_id.startswith("stripe:")]
+
+
+def test_free_owner_pays_premium_by_card_and_gets_the_new_limits(
+    journey: Journey, runtime: Any
+) -> None:
+    before = _stripe_receipts(runtime)
     _to_premium_checkout(journey)
     assert "$29.00" in _text(journey, "#pay-amount")
     journey.shot("pay-page")
@@ -98,6 +108,12 @@ def test_free_owner_pays_premium_by_card_and_gets_the_new_limits(journey: Journe
     view = journey.bridge.wait_settled(journey.site.blog_id, "premium")
     assert view["membership"]["status"] == "active"
     assert journey.publish_post("More than Free allows") == "publish"
+    # localstripe sent its payment_intent.succeeded to /webhooks/stripe, signed; the browser's
+    # return had applied the invoice already, so the webhook found it paid.
+    deadline = time.monotonic() + 30
+    while ("payment_intent.succeeded", "already_paid") not in _stripe_receipts(runtime):
+        assert time.monotonic() < deadline, (before, _stripe_receipts(runtime))
+        time.sleep(0.2)
 
 
 def test_a_declined_card_shows_stripes_reason_then_a_good_card_pays(journey: Journey) -> None:

@@ -145,8 +145,13 @@ def running_localstripe(log_dir: Path) -> Iterator[LocalStripe]:
 
 
 def _serve(port: int) -> None:  # pragma: no cover - runs in the child process
+    import logging
+
     from aiohttp import web
     from localstripe import resources, server
+
+    # Requests and webhook deliveries ("webhook ... successfully delivered") to the log file.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     confirm = resources.PaymentIntent._api_confirm.__func__  # type: ignore[attr-defined]
@@ -162,7 +167,13 @@ def _serve(port: int) -> None:  # pragma: no cover - runs in the child process
             route._handler = server.api_extra(  # type: ignore[attr-defined]
                 resources.PaymentIntent._api_confirm, "/v1/payment_intents/{id}/confirm"
             )
-    web.run_app(server.app, host="127.0.0.1", port=port, print=None)
+    web.run_app(
+        server.app,
+        host="127.0.0.1",
+        port=port,
+        print=None,
+        access_log=logging.getLogger("aiohttp.access"),
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
