@@ -384,3 +384,71 @@ def test_stripe_ready_settings_are_kept_out_of_repr(card_ctx: Context) -> None:
     text = repr(card_ctx.settings)
     assert SECRET_KEY not in text and WEBHOOK_SECRET not in text
     assert repr(card_ctx.cards) == "StripeCardGateway(***)"
+
+
+def test_a_crash_before_the_intent_was_stored_never_charges_twice(
+    card_ctx: Context, stripe_server: LocalStripe, clock: FakeClock
+) -> None:
+    create_site(card_ctx)
+    invoice_id = _pending_premium(card_ctx)
+    _save(card_ctx, stripe_server, CARD_OK)
+    gateway = card_ctx.cards
+    assert gateway is not None
+    customer = cards.ensure_customer(card_ctx, 2)
+    assert customer.card is not None
+    # The process claimed the attempt and made its PaymentIntent, then died before storing it.
+    with card_ctx.uow() as uow:
+        uow.cards.start_payment(invoice_id, False, card_ctx.now())
+        uow.commit()
+    orphan = gateway.create_intent(
+        customer.stripe_customer,
+        customer.card.payment_method_id,
+        2900,
+        "USD",
+        invoice_id,
+        key=f"bridge-invoice-{invoice_id}-1",
+    )
+    # While the claim is fresh another request waits rather than make a second intent.
+    assert cards.pay_by_card(card_ctx, invoice_id, OWNER)["status"] == "processing"
+    clock.advance(seconds=61)
+    assert cards.pay_by_card(card_ctx, invoice_id, OWNER)["status"] == "paid"
+    statuses = {i["id"]: i["status"] for i in intents_by_invoice(stripe_server)[invoice_id]}
+    assert statuses.pop(orphan.id) == "requires_confirmation"  # never confirmed: no money
+    assert list(statuses.values()) == ["succeeded"]
+    check_card_invariants(card_ctx, stripe_server)
+
+
+def test_a_crash_after_the_charge_before_applying_is_settled_by_a_retry_or_the_reconcile(
+    card_ctx: Context, stripe_server: LocalStripe
+) -> None:
+    create_site(card_ctx)
+    invoice_id = _pending_premium(card_ctx)
+    _save(card_ctx, stripe_server, CARD_OK)
+    gateway = card_ctx.cards
+    assert gateway is not None
+    customer = cards.ensure_customer(card_ctx, 2)
+    assert customer.card is not None
+    with card_ctx.uow() as uow:
+        uow.cards.start_payment(invoice_id, False, card_ctx.now())
+        uow.commit()
+    intent = gateway.create_intent(
+        customer.stripe_customer,
+        customer.card.payment_method_id,
+        2900,
+        "USD",
+        invoice_id,
+        key=f"bridge-invoice-{invoice_id}-1",
+    )
+    with card_ctx.uow() as uow:
+        uow.cards.set_intent(invoice_id, intent.id, card_ctx.now())
+        uow.commit()
+    assert gateway.confirm_intent(intent.id, False).status == "succeeded"
+    # ... and the process died here: money taken, invoice not applied yet.
+    before = intents_by_invoice(stripe_server)[invoice_id]
+    assert [i["status"] for i in before] == ["succeeded"]
+    assert card_events.reconcile_cards(card_ctx) == 1
+    assert cards.pay_by_card(card_ctx, invoice_id, OWNER)["status"] == "paid"
+    assert _plan(card_ctx) == ("premium", "active")
+    assert _ledger_kinds(card_ctx).count("change") <= 1
+    assert len(intents_by_invoice(stripe_server)[invoice_id]) == 1
+    check_card_invariants(card_ctx, stripe_server)
