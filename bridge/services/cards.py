@@ -180,11 +180,12 @@ def pay_by_card(
     intent: Intent | None = None
     if payment.intent_id is not None:
         intent = cards.get_intent(payment.intent_id)
-        if intent.status in ("succeeded", "processing", "requires_action"):
-            return _after(ctx, intent, actor)
-        if intent.status == "requires_confirmation" and intent.payment_method == (
-            customer.card.payment_method_id
+        same_card = intent.payment_method == customer.card.payment_method_id
+        if intent.status in ("succeeded", "processing") or (
+            intent.status == "requires_action" and same_card
         ):
+            return _after(ctx, intent, actor)
+        if intent.status == "requires_confirmation" and same_card:
             pass  # stored but never confirmed (a crash after step 3): confirm it now
         else:
             replaced = intent.id

@@ -452,3 +452,17 @@ def test_a_crash_after_the_charge_before_applying_is_settled_by_a_retry_or_the_r
     assert _ledger_kinds(card_ctx).count("change") <= 1
     assert len(intents_by_invoice(stripe_server)[invoice_id]) == 1
     check_card_invariants(card_ctx, stripe_server)
+
+
+def test_an_abandoned_3ds_payment_is_replaced_when_the_owner_uses_another_card(
+    card_ctx: Context, stripe_server: LocalStripe
+) -> None:
+    create_site(card_ctx)
+    invoice_id = _pending_premium(card_ctx)
+    _save(card_ctx, stripe_server, CARD_3DS)
+    assert cards.pay_by_card(card_ctx, invoice_id, OWNER)["status"] == "requires_action"
+    _save(card_ctx, stripe_server, CARD_OK)  # the owner never finished 3-D Secure
+    assert cards.pay_by_card(card_ctx, invoice_id, OWNER)["status"] == "paid"
+    statuses = sorted(i["status"] for i in intents_by_invoice(stripe_server)[invoice_id])
+    assert statuses == ["canceled", "succeeded"]
+    check_card_invariants(card_ctx, stripe_server)
