@@ -186,8 +186,10 @@ def test_a_failing_renewal_is_past_due_until_the_owner_pays_with_a_new_card(
     renewals.roll_over(runtime.ctx, _period_end(journey.bridge, blog) + timedelta(minutes=1))
     site = journey.bridge.site(blog)
     assert site is not None and site["membership"]["status"] == "past_due"
+    runtime.runner.push_site(blog, 1)  # the served bridge's worker would push it shortly
     # From the Account page: Change leads to the open renewal invoice, paid with a new card.
     journey.open_account()
+    assert "Your renewal invoice is not paid yet" in _text(journey, "#plan-bridge-payment-due")
     journey.shot("account-past-due")
     journey.page.locator(
         "#plan-bridge-membership .postbox-header button[type=submit]"
