@@ -69,6 +69,17 @@ def _enter_card(journey: Journey, number: str) -> None:
     page.click("#pay-new-button")
 
 
+def _axe_outside_the_card_element(journey: Journey, state: str) -> None:
+    """axe-core on the Pay page without localstripe's stand-in card element (on Stripe the
+    element is Stripe's own iframe, with its own labels): no violation at all."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(journey.page, context={"exclude": [["#card-element"]]})
+    violations = [(v["id"], v.get("impact")) for v in results.response["violations"]]
+    journey.note(f"axe {state}: {len(results.response['passes'])} rules passed, {violations}")
+    assert violations == [], violations
+
+
 def _authenticate(journey: Journey) -> None:
     """localstripe's 3-D Secure dialog (the bank's page on the real Stripe): the owner agrees."""
     journey.page.get_by_role("button", name="Complete authentication").click()
@@ -99,6 +110,7 @@ def test_free_owner_pays_premium_by_card_and_gets_the_new_limits(
     before = _stripe_receipts(runtime)
     _to_premium_checkout(journey)
     assert "$29.00" in _text(journey, "#pay-amount")
+    _axe_outside_the_card_element(journey, "pay-page")
     journey.shot("pay-page")
     _enter_card(journey, CARD_OK)
     _paid(journey)
