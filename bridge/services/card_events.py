@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 from bridge.domain.card_amounts import minor_from_card
 from bridge.errors import Duplicate, NotFound, PaymentGatewayError, Unprocessable
 from bridge.services.card_ports import DisputeRecord, GatewayEvent
-from bridge.services.cards import gateway_of, pay_by_card, record, settle_intent
+from bridge.services.cards import CLAIM_S, gateway_of, pay_by_card, record, settle_intent
 from bridge.services.context import Actor, Context
 from bridge.services.journal import audit
 from bridge.services.views import InvoiceView, invoice_view
@@ -244,7 +244,7 @@ def charge_renewals(ctx: Context, at: datetime) -> int:
     if ctx.cards is None:
         return 0
     with ctx.uow() as uow:
-        due = uow.cards.renewals_due(at)
+        due = uow.cards.renewals_due(at, ctx.now() - timedelta(seconds=CLAIM_S))
     charged = 0
     for invoice_id, retries, created_at in due:
         try:

@@ -151,9 +151,10 @@ class CardRepository(Protocol):
         retries: int | None = None,
     ) -> None: ...
     def invoice_of_intent(self, intent_id: str) -> str | None: ...
-    def renewals_due(self, at: datetime) -> list[tuple[str, int, datetime]]:
-        """Open renewal invoices to charge now: never tried, or failed with a retry due by `at`;
-        (invoice id, retries so far, invoice made at)."""
+    def renewals_due(self, at: datetime, stale_before: datetime) -> list[tuple[str, int, datetime]]:
+        """Open renewal invoices to charge now: never tried, failed with a retry due by `at`, or
+        left half-way (intent being made or not confirmed) before `stale_before` by a call that
+        failed or a process that died; (invoice id, retries so far, invoice made at)."""
         ...
 
     def with_intent(self, invoice_statuses: tuple[str, ...]) -> list[CardPayment]:

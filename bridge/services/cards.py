@@ -24,6 +24,7 @@ from typing import TypedDict
 from bridge.errors import (
     CardDeclined,
     Duplicate,
+    GatewayUnavailable,
     InvoiceClosed,
     NoMembership,
     NotFound,
@@ -41,7 +42,7 @@ from bridge.services.views import InvoiceView, invoice_view
 FINAL = ("succeeded", "canceled")
 _NO_CARD = "No card is saved yet; add a card to pay."
 _UNDER_WAY = "A payment of this invoice is under way; look again in a moment."
-_CLAIM_S = 60
+CLAIM_S = 60
 
 
 class CardOutcome(TypedDict):
@@ -217,6 +218,8 @@ def pay_by_card(
             uow.commit()
     try:
         intent = cards.confirm_intent(intent.id, off_session)
+    except GatewayUnavailable:
+        raise  # stored as `created`: the next call (or the renewals' pass) confirms it
     except PaymentGatewayError:
         # Refused (not a decline): a concurrent request may have confirmed it; ask Stripe.
         intent = cards.get_intent(intent.id)
@@ -225,12 +228,12 @@ def pay_by_card(
 
 def _creating(ctx: Context, payment: CardPayment | None) -> bool:
     """Whether another request is making this invoice's PaymentIntent right now. A claim older
-    than `_CLAIM_S` is from a process that died: the next attempt (a new idempotency key) takes
+    than `CLAIM_S` is from a process that died: the next attempt (a new idempotency key) takes
     over; whatever the dead one made was never confirmed, so it never takes money."""
     return (
         payment is not None
         and payment.status == "creating"
-        and payment.updated_at > ctx.now() - timedelta(seconds=_CLAIM_S)
+        and payment.updated_at > ctx.now() - timedelta(seconds=CLAIM_S)
     )
 
 
@@ -257,6 +260,8 @@ def _after(ctx: Context, intent: Intent, actor: Actor) -> CardOutcome:
     if intent.status == "requires_action":
         record(ctx, intent.invoice_id, "requires_action", None)
         return _outcome(ctx, intent.invoice_id, "requires_action", intent)
+    if intent.status == "requires_confirmation":  # another request is confirming it
+        return _outcome(ctx, intent.invoice_id, "processing", intent, _UNDER_WAY)
     if intent.status == "processing":
         record(ctx, intent.invoice_id, "processing", None)
         return _outcome(ctx, intent.invoice_id, "processing", intent)

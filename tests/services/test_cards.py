@@ -17,7 +17,7 @@ import pytest
 from bridge.adapters.stripe_gateway import StripeCardGateway
 from bridge.api.inputs import parse_selection
 from bridge.config import StripeSettings
-from bridge.errors import CardDeclined, InvalidSignature
+from bridge.errors import CardDeclined, GatewayUnavailable, InvalidSignature
 from bridge.services import card_events, cards, operator, payments, quotes, renewals, sites
 from bridge.services.context import OPERATOR, Context
 from tests.services.conftest import OWNER, create_site
@@ -466,3 +466,38 @@ def test_an_abandoned_3ds_payment_is_replaced_when_the_owner_uses_another_card(
     statuses = sorted(i["status"] for i in intents_by_invoice(stripe_server)[invoice_id])
     assert statuses == ["canceled", "succeeded"]
     check_card_invariants(card_ctx, stripe_server)
+
+
+class _StripeDownOnce:
+    """The real gateway, except that Stripe does not answer the first confirmation."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.down = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def confirm_intent(self, intent_id: str, off_session: bool) -> Any:
+        if self.down:
+            self.down = False
+            raise GatewayUnavailable("Stripe could not be reached: test")
+        return self.real.confirm_intent(intent_id, off_session)
+
+
+def test_a_renewal_left_half_way_when_stripe_did_not_answer_is_charged_on_a_later_pass(
+    card_ctx: Context, stripe_server: LocalStripe, clock: FakeClock
+) -> None:
+    _paid_premium(card_ctx, stripe_server)
+    flaky = replace(card_ctx, cards=_StripeDownOnce(card_ctx.cards))
+    clock.set(datetime(2026, 5, 1, 0, 1, tzinfo=UTC))
+    renewals.roll_over(flaky)
+    assert _plan(flaky) == ("premium", "past_due")
+    renewals.roll_over(flaky)  # a minute later: the stored intent is not stale yet
+    assert _plan(flaky) == ("premium", "past_due")
+    clock.advance(seconds=61)
+    renewals.roll_over(flaky)
+    assert _plan(flaky) == ("premium", "active")
+    (renewal,) = [i for i in operator.ledger_of(flaky, 2)["invoices"] if i["kind"] == "renewal"]
+    assert [i["status"] for i in intents_by_invoice(stripe_server)[renewal["id"]]] == ["succeeded"]
+    check_card_invariants(flaky, stripe_server)

@@ -158,7 +158,7 @@ class SqlCards:
         ).scalar()
         return str(found) if found is not None else None
 
-    def renewals_due(self, at: datetime) -> list[tuple[str, int, datetime]]:
+    def renewals_due(self, at: datetime, stale_before: datetime) -> list[tuple[str, int, datetime]]:
         stmt = (
             select(INVOICES.c.id, PAYMENTS.c.retries, INVOICES.c.created_at)
             .select_from(INVOICES.outerjoin(PAYMENTS, PAYMENTS.c.invoice_id == INVOICES.c.id))
@@ -168,6 +168,10 @@ class SqlCards:
                 or_(
                     PAYMENTS.c.invoice_id.is_(None),
                     and_(PAYMENTS.c.status == "failed", PAYMENTS.c.next_retry_at <= at),
+                    and_(
+                        PAYMENTS.c.status.in_(("creating", "created")),
+                        PAYMENTS.c.updated_at <= stale_before,
+                    ),
                 ),
             )
             .order_by(INVOICES.c.number)
