@@ -180,3 +180,23 @@ def test_the_operator_refunds_part_of_a_card_invoice_and_the_ledger_shows_it(
         headers={**AUTH, "Content-Type": "application/json"},
     )
     assert too_much.status_code == 422 and json_error(too_much)["code"] == "refund_too_large"
+
+
+def test_with_stripes_own_stripe_js_the_policy_names_stripes_origins(tmp_path: Path) -> None:
+    # Stripe itself is never called here: showing the Pay page reads the database only.
+    with bridge_app(
+        tmp_path,
+        BRIDGE_GATEWAY="stripe",
+        BRIDGE_STRIPE_SECRET_KEY=SECRET_KEY,
+        BRIDGE_STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        BRIDGE_STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    ) as (app, _pusher, _clock):
+        client = app.test_client()
+        invoice = _pending_premium(client)
+        start_checkout(client, 2)
+        policy = client.get(f"/checkout/sites/2/pay/{invoice['id']}").headers[
+            "Content-Security-Policy"
+        ]
+    assert "script-src 'self' https://js.stripe.com;" in policy
+    assert "frame-src https://js.stripe.com https://hooks.stripe.com;" in policy
+    assert "connect-src 'self' https://js.stripe.com https://api.stripe.com;" in policy
