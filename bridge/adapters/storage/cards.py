@@ -43,8 +43,16 @@ def _payment(row: RowMapping) -> CardPayment:
 
 
 class SqlCards:
+    """The invoice's row is the lock of its payment: every write of a payment (and a locked read)
+    first locks the invoice, as the use cases do, so two transactions always take the two rows in
+    the same order (PostgreSQL would otherwise find a deadlock: an update's foreign-key check
+    waits for the invoice another transaction holds while it waits for the payment)."""
+
     def __init__(self, session: Connection) -> None:
         self._s = session
+
+    def _lock_invoice(self, invoice_id: str) -> None:
+        self._s.execute(select(INVOICES.c.id).where(INVOICES.c.id == invoice_id).with_for_update())
 
     def customer_id_of(self, membership_id: int) -> int | None:
         found = self._s.execute(
@@ -89,6 +97,7 @@ class SqlCards:
     def payment(self, invoice_id: str, *, lock: bool = False) -> CardPayment | None:
         stmt = select(PAYMENTS).where(PAYMENTS.c.invoice_id == invoice_id)
         if lock:
+            self._lock_invoice(invoice_id)
             stmt = stmt.with_for_update()
         row = self._s.execute(stmt).mappings().first()
         return _payment(row) if row is not None else None
@@ -125,6 +134,7 @@ class SqlCards:
         return started
 
     def set_intent(self, invoice_id: str, intent_id: str, at: datetime) -> None:
+        self._lock_invoice(invoice_id)
         self._s.execute(
             update(PAYMENTS)
             .where(PAYMENTS.c.invoice_id == invoice_id)
@@ -148,6 +158,7 @@ class SqlCards:
         }
         if retries is not None:
             values["retries"] = retries
+        self._lock_invoice(invoice_id)
         self._s.execute(
             update(PAYMENTS).where(PAYMENTS.c.invoice_id == invoice_id).values(**values)
         )

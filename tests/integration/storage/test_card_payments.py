@@ -60,7 +60,7 @@ def test_racing_payments_of_one_invoice_charge_it_once(
         try:
             outcomes.append(cards.pay_by_card(ctx, invoice_id, OWNER)["status"])
         except Exception as exc:  # a refused race is fine; a second charge is not
-            outcomes.append(type(exc).__name__)
+            outcomes.append(f"{type(exc).__name__}: {exc}"[:600])
 
     threads = [threading.Thread(target=pay) for _ in range(4)]
     for thread in threads:
