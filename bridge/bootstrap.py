@@ -23,6 +23,7 @@ from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.adapters.tasks import JobHandles, register_jobs
 from bridge.adapters.wordpress import make_pusher
 from bridge.config import QueueSettings, Settings
+from bridge.services.card_ports import CardGateway
 from bridge.services.catalog_source import CatalogSource
 from bridge.services.context import Context
 from bridge.services.fanout import FanoutRunner
@@ -68,6 +69,7 @@ def bootstrap(
     pusher: Pusher | None = None,
     queue_backend: str | None = None,
     on_push_outcome: Callable[[str], None] | None = None,
+    cards: CardGateway | None = None,
 ) -> Runtime:
     """Build a runtime from `settings`; the keyword arguments are the tests' seams."""
     clock = clock if clock is not None else SystemClock()
@@ -82,7 +84,13 @@ def bootstrap(
     uow = unit_of_work_factory(engine, queue)
     reader = make_engine(settings.database_url, reader=True)
     source = CatalogSource(SqlCatalogReader(reader), settings.catalog)
-    ctx = Context(settings, uow, clock, queue, source)
+    if cards is None and settings.gateway == "stripe":
+        from bridge.adapters.stripe_gateway import StripeCardGateway  # only with gateway stripe
+
+        cards = StripeCardGateway(
+            settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe.api_base
+        )
+    ctx = Context(settings, uow, clock, queue, source, cards)
     if pusher is None:
         pusher = make_pusher(
             settings.wordpress.transport, settings.webhook_secret, settings.wordpress.timeout_s

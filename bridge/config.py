@@ -16,7 +16,13 @@ Environment variables (all optional):
     BRIDGE_GRACE_DAYS             7
     BRIDGE_QUOTE_TTL_S            900
     BRIDGE_CHANGE_INVOICE_TTL_S   86400
-    BRIDGE_GATEWAY                test | manual
+    BRIDGE_GATEWAY                test | manual | stripe
+    BRIDGE_STRIPE_SECRET_KEY      sk_... (gateway stripe; environment only)
+    BRIDGE_STRIPE_PUBLISHABLE_KEY pk_... (gateway stripe; environment only)
+    BRIDGE_STRIPE_WEBHOOK_SECRET  whsec_... of the Stripe webhook endpoint (environment only)
+    BRIDGE_STRIPE_API_BASE        https://api.stripe.com
+    BRIDGE_STRIPE_JS_URL          https://js.stripe.com/v3/
+    BRIDGE_STRIPE_RETRY_DAYS      1,3,5  (days after a failed renewal charge to try again)
     BRIDGE_WORDPRESS_URL          https://network.example/  (the network's main site)
     BRIDGE_WORDPRESS_TRANSPORT    rest | xmlrpc
     BRIDGE_WORDPRESS_TIMEOUT_S    10
@@ -48,18 +54,22 @@ from bridge.catalog_file import (
     tax_from,
 )
 from bridge.contract import secret_bytes
+from bridge.domain.card_amounts import cannot_charge
 from bridge.domain.catalog import Catalog, Policy
 from bridge.domain.receipt import Party
 from bridge.domain.tax import Tax
 from bridge.errors import ConfigError, InvalidSecret
 
-Gateway = Literal["test", "manual"]
+Gateway = Literal["test", "manual", "stripe"]
 Transport = Literal["rest", "xmlrpc"]
 QueueBackend = Literal["sqlite", "redis", "immediate"]
 
 SECRET_KEYS = ("admin_token", "webhook_secret")  # both required to serve
 # Accepted beside the current secret while the operator rotates it (SECURITY.md); optional.
 OPTIONAL_SECRET_KEYS = ("webhook_secret_previous",)
+# Stripe's keys: environment only, and only needed with `gateway: stripe`.
+STRIPE_KEYS = ("stripe_secret_key", "stripe_publishable_key", "stripe_webhook_secret")
+STRIPE_SECRET_KEYS = ("stripe_secret_key", "stripe_webhook_secret")
 MIN_ADMIN_TOKEN_LENGTH = 32
 MAKE_A_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _TOP_KEYS = {
@@ -79,6 +89,7 @@ _TOP_KEYS = {
     "queue",
     "push",
     "jobs",
+    "stripe",
 }
 
 
@@ -138,6 +149,15 @@ _PUSH_RULES: dict[str, tuple[type[int] | type[float], float]] = {
 PUSH_KEYS = tuple(_PUSH_RULES)
 
 
+@dataclass(frozen=True)
+class StripeSettings:
+    """Where Stripe is (tests point both at a local stand-in) and when renewals are retried."""
+
+    api_base: str = "https://api.stripe.com"
+    js_url: str = "https://js.stripe.com/v3/"
+    retry_days: tuple[int, ...] = (1, 3, 5)
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     """Everything the bridge reads at start-up; nothing else reads files or the environment."""
@@ -161,6 +181,10 @@ class Settings:
     queue: QueueSettings = field(default_factory=QueueSettings)
     push: PushSettings = field(default_factory=PushSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
+    stripe: StripeSettings = field(default_factory=StripeSettings)
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
     config_path: str | None = None
 
     def __repr__(self) -> str:
@@ -168,7 +192,7 @@ class Settings:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in SECRET_KEYS or f.name in OPTIONAL_SECRET_KEYS:
+            if f.name in (*SECRET_KEYS, *OPTIONAL_SECRET_KEYS, *STRIPE_SECRET_KEYS):
                 shown = "''" if not value else "'***'"
             elif f.name == "catalog":
                 shown = f"<Catalog {value.currency}, {len(value.products)} products>"
@@ -186,6 +210,8 @@ class Settings:
     def require_secrets(self) -> None:
         """Serving needs both secrets; say which environment variable is missing."""
         missing = [f"BRIDGE_{key.upper()}" for key in SECRET_KEYS if not getattr(self, key)]
+        if self.gateway == "stripe":
+            missing += [f"BRIDGE_{key.upper()}" for key in STRIPE_KEYS if not getattr(self, key)]
         if missing:
             raise ConfigError(f"set {' and '.join(missing)} in the environment to serve")
 
@@ -214,6 +240,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         "queue": ("backend", "redis_url", "path"),
         "push": PUSH_KEYS,
         "jobs": _JOBS_KEYS,
+        "stripe": ("api_base", "js_url", "retry_days"),
     }
     for section, keys in nested.items():
         for key in keys:
@@ -349,6 +376,26 @@ def load_settings(
         PushSettings(),
         JobsSettings(),
     )
+    gateway = _choice(
+        f"{where}: gateway", data.get("gateway", "test"), ("test", "manual", "stripe")
+    )
+    grace_days = _number(f"{where}: grace_days", data.get("grace_days", 7), int, 0)
+    stripe = _stripe_settings(
+        where, data.get("stripe"), grace_days if gateway == "stripe" else None
+    )
+    stripe_keys = {key: env.get(f"BRIDGE_{key.upper()}", "").strip() for key in STRIPE_KEYS}
+    if gateway == "stripe":
+        problem = cannot_charge(catalog.currency)
+        if problem is not None:
+            raise ConfigError(
+                f"{where}: catalog, field 'currency': {problem}; gateway 'stripe' cannot "
+                "charge its amounts exactly (use gateway 'manual' or another currency)"
+            )
+        missing_keys = [f"BRIDGE_{key.upper()}" for key in STRIPE_KEYS if not stripe_keys[key]]
+        if require_secrets and missing_keys:
+            raise ConfigError(
+                f"{where}: gateway 'stripe' needs {' and '.join(missing_keys)} in the environment"
+            )
 
     push_values = {
         key: _number(f"{where}: push.{key}", push.get(key, getattr(d_push, key)), kind, minimum)
@@ -391,12 +438,12 @@ def load_settings(
         webhook_secret_previous=secrets["webhook_secret_previous"],
         default_plan=default_plan,
         fallback_plan=fallback_plan,
-        grace_days=_number(f"{where}: grace_days", data.get("grace_days", 7), int, 0),
+        grace_days=grace_days,
         quote_ttl_s=_number(f"{where}: quote_ttl_s", data.get("quote_ttl_s", 900), int, 1),
         change_invoice_ttl_s=_number(
             f"{where}: change_invoice_ttl_s", data.get("change_invoice_ttl_s", 86400), int, 1
         ),
-        gateway=_choice(f"{where}: gateway", data.get("gateway", "test"), ("test", "manual")),  # type: ignore[arg-type]
+        gateway=gateway,  # type: ignore[arg-type]
         wordpress=WordPressSettings(
             url=_text(f"{where}: wordpress.url", wp.get("url", d_wp.url)),
             transport=_choice(  # type: ignore[arg-type]
@@ -424,8 +471,48 @@ def load_settings(
                 for key in _JOBS_KEYS
             }
         ),
+        stripe=stripe,
+        stripe_secret_key=stripe_keys["stripe_secret_key"],
+        stripe_publishable_key=stripe_keys["stripe_publishable_key"],
+        stripe_webhook_secret=stripe_keys["stripe_webhook_secret"],
         config_path=str(config_path),
     )
+
+
+def _stripe_settings(where: str, raw: Any, grace_days: int | None) -> StripeSettings:
+    """`stripe:` (addresses and the retry schedule); its keys come only from the environment."""
+    if isinstance(raw, Mapping):
+        for key in ("secret_key", "webhook_secret", "publishable_key"):
+            if key in raw:
+                raise ConfigError(
+                    f"{where}: 'stripe.{key}' is read only from the environment "
+                    f"(BRIDGE_STRIPE_{key.upper()}); remove it from the file"
+                )
+    section = _section(f"{where}: stripe", raw, ("api_base", "js_url", "retry_days"))
+    default = StripeSettings()
+    days_raw = section.get("retry_days", default.retry_days)
+    if isinstance(days_raw, str):
+        days_raw = [part for part in days_raw.replace(" ", "").split(",") if part]
+    if not isinstance(days_raw, (list, tuple)):
+        raise ConfigError(f"{where}: stripe.retry_days: must be a list of days, not {days_raw!r}")
+    days = tuple(_number(f"{where}: stripe.retry_days", day, int, 1) for day in days_raw)
+    if list(days) != sorted(set(days)):
+        raise ConfigError(f"{where}: stripe.retry_days: days must be increasing, not {days!r}")
+    late = [day for day in days if grace_days is not None and day >= grace_days]
+    if late:
+        raise ConfigError(
+            f"{where}: stripe.retry_days: day {late[0]} is not inside the grace period "
+            f"of {grace_days} days (grace_days)"
+        )
+    api_base = _text(f"{where}: stripe.api_base", section.get("api_base", default.api_base))
+    js_url = _text(f"{where}: stripe.js_url", section.get("js_url", default.js_url))
+    for name, url in (("api_base", api_base), ("js_url", js_url)):
+        if not url.startswith(("https://", "http://127.", "http://localhost")):
+            raise ConfigError(
+                f"{where}: stripe.{name}: must be an https:// address (or loopback for tests), "
+                f"not {url!r}"
+            )
+    return StripeSettings(api_base=api_base.rstrip("/"), js_url=js_url, retry_days=days)
 
 
 def _catalog_and_policy(

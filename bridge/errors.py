@@ -38,6 +38,9 @@ BridgeError (bridge.domain.errors)
 │   └── UmImportRefused       an Ultimate Multisite network the import will not read or
 │                             write: WP Ultimo 1.x, another currency, no tables, an undo
 │                             of a batch something happened on (um_import_refused)
+├── PaymentGatewayError      the card gateway (Stripe) failed; .retryable                 (502)
+│   ├── GatewayUnavailable    no answer, 5xx or rate limited: try again later              (503)
+│   └── CardDeclined          the card was declined or needs the owner; Stripe's reason   (402)
 ├── WordPressError            a push to the network failed; .retryable, .status           (500)
 │   ├── WordPressUnavailable  no answer, 5xx or 429: retry later
 │   └── PushRejected          the plugin refused the push (other 4xx): do not retry
@@ -55,6 +58,7 @@ from bridge.domain.errors import BridgeError, NotEligible
 __all__ = [
     "Blocked",
     "BridgeError",
+    "CardDeclined",
     "CatalogChanged",
     "ConcurrentChange",
     "ConfigError",
@@ -62,6 +66,7 @@ __all__ = [
     "DatabaseUnavailable",
     "Duplicate",
     "Forbidden",
+    "GatewayUnavailable",
     "InsufficientBalance",
     "InvalidRequest",
     "InvalidSecret",
@@ -72,6 +77,7 @@ __all__ = [
     "NoMembership",
     "NotEligible",
     "NotFound",
+    "PaymentGatewayError",
     "PaymentMismatch",
     "PendingChange",
     "PushRejected",
@@ -291,6 +297,26 @@ class UmImportRefused(Unprocessable):
     """`bridge import ultimate-multisite` refuses the network or the undo; the message says why."""
 
     code = "um_import_refused"
+
+
+class PaymentGatewayError(BridgeError):
+    """The card gateway refused or failed a call (translated from the `stripe` library)."""
+
+    code = "gateway_error"
+    retryable: bool = False
+
+
+class GatewayUnavailable(PaymentGatewayError):
+    """Stripe could not be reached, answered 5xx or rate-limited us: try again later."""
+
+    code = "gateway_unavailable"
+    retryable = True
+
+
+class CardDeclined(PaymentGatewayError):
+    """The card was declined (the message is Stripe's reason); the invoice stays open."""
+
+    code = "card_declined"
 
 
 class WordPressError(BridgeError):

@@ -62,7 +62,7 @@ class JsonFormatter(logging.Formatter):
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every text form of the configured secrets and the keys derived from them."""
-    found = [settings.admin_token]
+    found = [settings.admin_token, settings.stripe_secret_key, settings.stripe_webhook_secret]
     for secret in settings.webhook_secrets:
         found += secret_forms(secret)
     return [s for s in found if s]

@@ -42,6 +42,7 @@ from huey import Huey, crontab
 
 from bridge.adapters.queue import HueyLimitsQueue
 from bridge.services.access import forget_used_tokens
+from bridge.services.card_events import reconcile_cards
 from bridge.services.fanout import FanoutRunner
 from bridge.services.pushes import PushRunner
 
@@ -272,6 +273,10 @@ def register_jobs(
 
     def reconcile_pushes() -> None:
         reconcile_now(force=False)
+        # With the push reconcile: a lost Stripe webhook never leaves a paid invoice unapplied.
+        settled = reconcile_cards(runner.ctx)
+        if settled:
+            log.info("card reconcile settled %d invoices", settled)
 
     def forget_tokens_now() -> None:
         forgotten = forget_used_tokens(runner.ctx)

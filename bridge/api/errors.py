@@ -16,12 +16,15 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.errors import (
     BridgeError,
+    CardDeclined,
     ConfigError,
     Conflict,
     Forbidden,
+    GatewayUnavailable,
     InvalidRequest,
     NotEligible,
     NotFound,
+    PaymentGatewayError,
     Unauthorized,
     Unavailable,
     Unprocessable,
@@ -39,6 +42,9 @@ STATUS: tuple[tuple[type[BridgeError], int], ...] = (
     (Unprocessable, 422),
     (ConfigError, 500),
     (Unavailable, 503),
+    (CardDeclined, 402),
+    (GatewayUnavailable, 503),
+    (PaymentGatewayError, 502),
 )
 
 

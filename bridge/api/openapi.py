@@ -20,8 +20,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
         "(already_committed, with its invoice_id and invoice_number), or the state moved on",
         413: "The body is over 256 KiB",
         422: "Well-formed but refused (no_change, blocked, not eligible, ...)",
-        503: "database_unavailable: the database is not answering (e.g. restarting); "
-        "send the same request again after Retry-After seconds",
+        502: "gateway_error: the card gateway refused the request",
+        503: "database_unavailable: the database is not answering (e.g. restarting), or "
+        "gateway_unavailable: the card gateway could not be reached; send the same request "
+        "again (after Retry-After seconds when given)",
     }
     return {
         str(s): {
@@ -213,6 +215,18 @@ def spec() -> dict[str, Any]:
                     _ok("Paid (or already paid)"),
                     (400, 401, 403, 404, 409, 422),
                     body={"type": "object", "properties": {"reference": {"type": "string"}}},
+                    params=[_path("invoice_id")],
+                )
+            },
+            "/api/v1/invoices/{invoice_id}/refunds": {
+                "post": _op(
+                    "Refund a card-paid invoice to the card (gateway stripe), whole or part",
+                    _ok("Refunded: the refund id, amount, total refunded and the invoice", 201),
+                    (400, 401, 404, 409, 422, 502, 503),
+                    body={
+                        "type": "object",
+                        "properties": {"amount": AMOUNT, "reason": {"type": "string"}},
+                    },
                     params=[_path("invoice_id")],
                 )
             },

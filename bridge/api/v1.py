@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from bridge.api import openapi, routing
 from bridge.api.inputs import (
+    amount_minor,
     parse_balance_entry,
     parse_cancel_mode,
     parse_json,
@@ -28,7 +29,16 @@ from bridge.api.inputs import (
 )
 from bridge.api.state import state
 from bridge.errors import InvalidRequest, NotFound, Unauthorized
-from bridge.services import limits, operator, payments, quotes, receipts, renewals, sites
+from bridge.services import (
+    card_events,
+    limits,
+    operator,
+    payments,
+    quotes,
+    receipts,
+    renewals,
+    sites,
+)
 from bridge.services.context import OPERATOR, Actor, Context
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -107,6 +117,19 @@ def post_pay(invoice_id: str) -> Response:
     actor = require_operator()
     reference = parse_reference(_body().get("reference"))
     return _json(payments.pay_invoice(ctx(), invoice_id, reference or "manual", actor))
+
+
+@blueprint.post("/invoices/<key:invoice_id>/refunds")
+def post_invoice_refund(invoice_id: str) -> Response:
+    actor = require_operator()
+    body = _body()
+    amount = body.get("amount")
+    minor = None if amount is None else amount_minor(amount, ctx().catalog.currency, "amount")
+    reason = body.get("reason") or "refund"
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise InvalidRequest("'reason' must be a sentence of at most 500 characters.")
+    refund = card_events.refund_invoice(ctx(), invoice_id, minor, reason, actor)
+    return _json(refund, 201)
 
 
 @blueprint.delete("/sites/<bigid:site_id>/scheduled-change")

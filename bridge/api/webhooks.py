@@ -25,6 +25,7 @@ from standardwebhooks import Webhook
 from bridge.api.inputs import EVENT_TYPE_LENGTH, parse_event, parse_json
 from bridge.api.state import state
 from bridge.errors import InvalidRequest, InvalidSignature
+from bridge.services.card_events import handle_stripe_event
 from bridge.services.events import handle_event
 
 __all__ = ["TOLERANCE", "register", "verify_signed_body"]
@@ -132,6 +133,16 @@ def receive_wordpress_event() -> Response:
         extra={"webhook_id": msg_id, "event_type": event_type, "outcome": outcome},
     )
     return Response(status=204)
+
+
+@blueprint.post("/webhooks/stripe")
+def receive_stripe_event() -> Response:
+    """Stripe's events: `Stripe-Signature` checked by the library on the raw body (401), then
+    deduplicated by event id (200 for processed, duplicate or ignored types)."""
+    body = request.get_data(cache=False)
+    outcome = handle_stripe_event(state().ctx, body, request.headers.get("Stripe-Signature", ""))
+    log.debug("stripe event", extra={"outcome": outcome})
+    return Response(status=200)
 
 
 def register(app: Flask) -> None:

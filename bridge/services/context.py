@@ -9,6 +9,7 @@ from typing import Literal
 from bridge.config import Settings
 from bridge.domain.catalog import Catalog, Policy
 from bridge.domain.tax import Tax
+from bridge.services.card_ports import CardGateway
 from bridge.services.catalog_source import CatalogSnapshot, CatalogSupply, PinnedCatalog
 from bridge.services.ports import Clock, LimitsQueue, UnitOfWorkFactory
 
@@ -62,6 +63,8 @@ class Context:
     queue: LimitsQueue
     # The database's catalog versions; None: config.yaml's catalog (tools, some tests).
     catalogs: CatalogSupply | None = None
+    # The card gateway (Stripe) when `gateway: stripe`; None for the test and manual gateways.
+    cards: CardGateway | None = None
 
     @property
     def catalog(self) -> Catalog:

@@ -24,6 +24,7 @@ from bridge.services.receipt_ports import SalesReceiptRepository
 
 if TYPE_CHECKING:  # console_ports imports this module's records
     from bridge.services.console_ports import ConsoleReads
+from bridge.services.card_ports import CardRepository
 
 
 class Clock(Protocol):
@@ -397,6 +398,7 @@ class UnitOfWork(Protocol):
     catalogs: CatalogRepository
     console: ConsoleReads
     imports: ImportRepository
+    cards: CardRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -96,6 +96,29 @@ def issue_credit_note(
     return note
 
 
+def credit_card_refund(
+    ctx: Context,
+    uow: UnitOfWork,
+    invoice_id: str,
+    amount_minor: int,
+    refund_id: str,
+    actor: Actor,
+) -> Receipt | None:
+    """A refund made on the card (ours or in Stripe's dashboard) gets its credit note, for at
+    most what is left of the receipt; None when the invoice has no receipt (paid before
+    receipts existed) or nothing is left to credit."""
+    issued = uow.sales_receipts.of_invoice(invoice_id)
+    receipt = next((r for r in issued if r.kind == "receipt"), None)
+    if receipt is None:
+        return None
+    left = refundable_minor(receipt, [r for r in issued if r.kind == "credit_note"])
+    amount = min(amount_minor, left)
+    if amount <= 0:
+        return None
+    reason = "Refunded to the card"
+    return issue_credit_note(ctx, uow, invoice_id, amount, reason, refund_id, actor)
+
+
 def refund_invoice(
     ctx: Context,
     invoice_id: str,

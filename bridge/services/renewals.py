@@ -1,5 +1,9 @@
 """Time passing (§7): unpaid change invoices expire, periods renew, unpaid ones dun and fall back.
 
+With gateway `stripe` a renewal invoice is charged off-session on the saved card once the
+roll-over's transactions are done (`card_events.charge_renewals`); until it is paid the
+membership is `past_due`, and the charge is retried on `stripe.retry_days`.
+
 `roll_over` is idempotent: a renewal is unique per membership and period start (`renewal_key`),
 and each step runs in its own transaction, so two processes rolling over at once, or one rolling
 over twice, make every renewal once.
@@ -14,6 +18,7 @@ from typing import TypedDict
 from bridge.domain.documents import instant
 from bridge.domain.lifecycle import fall_back, renew, renewal_paid
 from bridge.errors import ConcurrentChange, Duplicate
+from bridge.services.card_events import cancel_closed_intents, charge_renewals
 from bridge.services.context import SYSTEM, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
@@ -63,6 +68,11 @@ def roll_over(ctx: Context, at: datetime | None = None) -> RollOverCounts:
                 counts["renewed"] += 1
                 if step == "past_due":
                     counts["past_due"] += 1
+    if ctx.cards is not None:
+        # After the database steps, never inside them: expired invoices' intents are cancelled,
+        # then renewals are charged on the saved card (and failed ones retried when due).
+        cancel_closed_intents(ctx)
+        charge_renewals(ctx, at)
     return counts
 
 

@@ -9,8 +9,11 @@ Fixtures:
   the `bridge` script of the virtualenv points to. A module that sets `BRIDGE_CATALOG` (a YAML
   file with a `catalog:` section) serves that catalog instead of config.yaml's; every other
   setting stays config.yaml's. A module that sets `BRIDGE_GATEWAY` (e.g. "manual") runs the
-  bridge on that payment gateway instead of `test`; one that sets `BRIDGE_TAX` (a `tax:`
-  mapping) or `BRIDGE_SELLER` (a `seller:` mapping) adds that section to its config.yaml.
+  bridge on that payment gateway instead of `test`; with "stripe" the module's bridge talks to
+  its own localstripe (`stripe_server`, started on a free loopback port), whose fake Stripe.js
+  the checkout loads and which delivers its webhooks to the bridge's /webhooks/stripe;
+  one that sets `BRIDGE_TAX` (a `tax:` mapping) or `BRIDGE_SELLER` (a `seller:` mapping) adds
+  that section to its config.yaml.
 - `browser` (module): Chromium launched by Playwright from /usr/bin/chromium.
 - `journey` (function): a fresh subsite whose owner's membership the bridge knows, a browser
   page, and `shot(name)` saving screenshots to <artifacts>/e2e/<test name>/NN-name.png.
@@ -31,6 +34,13 @@ import requests
 import yaml
 
 from tests.e2e.journey import WAIT_S, BridgeServer, Journey, new_site
+from tests.support.localstripe import (
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    LocalStripe,
+    running_localstripe,
+)
 from tests.support.processes import start_server, stop_server, wait_until_listening
 from tests.wordpress.harness import WordPressNetwork
 
@@ -104,6 +114,16 @@ def bridge_server(
         "BRIDGE_WORDPRESS_URL": wp_network.url,
         "BRIDGE_GATEWAY": getattr(request.module, "BRIDGE_GATEWAY", "test"),
     }
+    if env["BRIDGE_GATEWAY"] == "stripe":
+        stripe: LocalStripe = request.getfixturevalue("stripe_server")
+        env |= {
+            "BRIDGE_STRIPE_API_BASE": stripe.base,
+            "BRIDGE_STRIPE_JS_URL": stripe.js_url,
+            "BRIDGE_STRIPE_SECRET_KEY": SECRET_KEY,
+            "BRIDGE_STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+            "BRIDGE_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
+        stripe.send_webhooks_to(f"{bridge_url}/webhooks/stripe")
     command = [sys.executable, "-m", "bridge", "serve"]
     proc = start_server(
         [*command, "--host", "127.0.0.1", "--port", str(bridge_port)],
@@ -121,6 +141,13 @@ def bridge_server(
         yield BridgeServer(bridge_url, admin_token, log_path, bridge_secret, settings_env)
     finally:
         stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def stripe_server(artifacts_dir: Path) -> Iterator[LocalStripe]:
+    """localstripe for a module whose bridge runs gateway `stripe` (logs beside the bridge's)."""
+    with running_localstripe(artifacts_dir / "e2e") as server:
+        yield server
 
 
 # Names and descriptions in the owners' languages (quote-cli.md, catalog format), added to the

@@ -351,6 +351,10 @@ class Bridge_Account_Page {
 			self::row( __( 'Credit balance', 'plan-bridge' ), self::money( $m['balance'], $currency ) );
 		}
 		echo '</tbody></table>';
+		if ( isset( $m['status'] ) && 'past_due' === $m['status'] ) {
+			// Change leads to the open renewal invoice (paid by card with the stripe gateway).
+			echo '<div class="notice notice-warning inline" id="plan-bridge-payment-due"><p>' . esc_html__( 'Your renewal invoice is not paid yet. Press Change to pay it or to see how.', 'plan-bridge' ) . '</p></div>';
+		}
 		if ( ! empty( $m['scheduled_change'] ) && is_array( $m['scheduled_change'] ) ) {
 			$change = $m['scheduled_change'];
 			echo '<div class="notice notice-info inline" id="plan-bridge-scheduled-change"><p><strong>' . esc_html__( 'Scheduled change', 'plan-bridge' ) . ':</strong> ';

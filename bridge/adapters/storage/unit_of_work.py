@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bridge.adapters.storage.billing import SqlAudit, SqlInvoices, SqlLedger
+from bridge.adapters.storage.cards import SqlCards
 from bridge.adapters.storage.catalogs import SqlCatalogVersions
 from bridge.adapters.storage.console import SqlConsole
 from bridge.adapters.storage.failures import storage_errors, translated
@@ -97,6 +98,7 @@ class SqlUnitOfWork:
         self.catalogs = SqlCatalogVersions(session)
         self.console = SqlConsole(session)
         self.imports = SqlImports(session)
+        self.cards = SqlCards(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:

@@ -4,6 +4,7 @@
 - change.py     the Change page and its summary fragment
 - choice.py     the owner's choice and its order summary (shared by change and confirm)
 - confirm.py    commit, then Pending (invoice to pay) or Finish (waiting for the new limits)
+- pay.py        paying an invoice by card (gateway stripe), with Stripe.js
 - scheduled.py  the scheduled change and its cancellation
 - receipt.py    a receipt or credit note, opened with the plugin's receipt token
 - billing.py    the owner's billing address for receipts (asked once beside Confirm)
@@ -14,7 +15,7 @@ Importing this package registers every route on the blueprint.
 
 from __future__ import annotations
 
-from bridge.api.checkout.pages import billing, change, confirm, receipt, scheduled, start
+from bridge.api.checkout.pages import billing, change, confirm, pay, receipt, scheduled, start
 from bridge.api.checkout.pages.plumbing import blueprint, load_session
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "change",
     "confirm",
     "load_session",
+    "pay",
     "receipt",
     "scheduled",
     "start",

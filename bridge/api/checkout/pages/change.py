@@ -8,7 +8,7 @@ confirmation when the summary the owner saw is still the one for their choice;
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import jsonify, redirect, render_template, request, url_for
 
 from bridge.api.checkout.pages import confirm
 from bridge.api.checkout.pages.billing import save_posted
@@ -20,7 +20,16 @@ from bridge.api.checkout.pages.choice import (
     quote_summary,
     render_change_page,
 )
-from bridge.api.checkout.pages.plumbing import Page, blueprint, codec, load, session_for
+from bridge.api.checkout.pages.plumbing import (
+    Page,
+    blueprint,
+    codec,
+    gateway,
+    load,
+    session_for,
+)
+from bridge.api.state import state
+from bridge.services.cards import open_renewal
 
 
 @blueprint.get("/sites/<int:site_id>")
@@ -29,6 +38,9 @@ def change(site_id: int) -> Page:
     if session is None:
         return refused
     h, site = load(site_id, session)
+    if gateway() == "stripe" and (renewal := open_renewal(state().ctx, site_id)) is not None:
+        # Past due: the open renewal invoice is paid first (billing-rules §4, payment_due).
+        return redirect(url_for("checkout.pay", site_id=site_id, invoice_id=renewal), 303)
     choice = current_choice(site)
     offer = offer_for(site_id, site, choice, h)
     notice = None

@@ -414,7 +414,7 @@ def _replaces_scheduled(
 
 
 def _payment_line(h: Habits, summary: OrderSummary | None) -> str | None:
-    """How the amount due is paid, as the gateway does it (no card gateway exists yet)."""
+    """How the amount due is paid, as the gateway does it."""
     if summary is None or not summary.due_now_positive:
         return None
     if gateway() == "manual":
@@ -424,6 +424,8 @@ def _payment_line(h: Habits, summary: OrderSummary | None) -> str | None:
             "An invoice to pay by bank transfer, due within %(num)d hours",
             hours,
         ) % {"num": hours}
+    if gateway() == "stripe":
+        return h.gettext("Paid by card on the next page")
     return h.gettext("Paid now (test mode)")
 
 

@@ -28,6 +28,7 @@ from bridge.api.checkout.pages.plumbing import (
     core,
     done_url,
     end_session,
+    gateway,
     load,
     product_names,
     scheduled_sentence,
@@ -75,6 +76,10 @@ def commit(
     status = str(outcome.get("status"))
     invoice = outcome.get("invoice") or {}
     number = str(invoice.get("number") or invoice.get("id") or "")
+    if status == "pending_payment" and gateway() == "stripe" and invoice.get("id"):
+        return redirect(
+            url_for("checkout.pay", site_id=site.site_id, invoice_id=str(invoice["id"])), 303
+        )
     if status == "pending_payment":
         return redirect(url_for("checkout.pending", site_id=site.site_id, invoice=number), 303)
     result = "scheduled" if status == "scheduled" else "applied"

@@ -16,7 +16,7 @@ from alembic import op
 import bridge.adapters.storage.types
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
