@@ -41,6 +41,7 @@ from tests.integration.faults.cluster import Cluster, cluster_env
 from tests.integration.faults.workload import Tally, run_clients
 from tests.integration.push.receiver import Receiver
 from tests.integration.scale.fleet import SECRET, fresh_postgres, fresh_redis, site_created_body
+from tests.support import receipt_audits  # noqa: F401  (registers the receipts' invariants)
 from tests.support.audits import audit, expected_limits
 from tests.support.bridge_app import RecordingPusher
 

@@ -28,6 +28,7 @@ from bridge.bootstrap import bootstrap
 from bridge.config import load_settings
 from tests.e2e.journey import BridgeServer, new_site
 from tests.integration.faults.cluster import ROOT, Member
+from tests.support import receipt_audits  # noqa: F401  (registers the receipts' invariants)
 from tests.support.audits import audit, expected_limits
 from tests.support.bridge_app import RecordingPusher
 from tests.wordpress.harness import WordPressNetwork
