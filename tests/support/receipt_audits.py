@@ -16,15 +16,24 @@ INVOICES = cast(Table, InvoiceRow.__table__)
 
 
 @invariant("every paid invoice above zero has one receipt, and no other invoice has any")
+# A late payment (paid after its invoice expired or stopped applying) is credited to the balance
+# with a ledger entry that says why, and takes no receipt (README, "Receipts and credit notes").
 def one_receipt_per_paid_invoice(scope: AuditScope) -> list[str]:
     rows = scope.conn.execute(select(RECEIPTS.c.invoice_id).where(RECEIPTS.c.kind == "receipt"))
     receipts = Counter(r for (r,) in rows)
     problems = [f"invoice {i} has {n} receipts" for i, n in receipts.items() if n > 1]
     invoices = scope.conn.execute(
-        select(INVOICES.c.id, INVOICES.c.number, INVOICES.c.status, INVOICES.c.total_minor)
+        select(
+            INVOICES.c.id,
+            INVOICES.c.number,
+            INVOICES.c.status,
+            INVOICES.c.total_minor,
+            INVOICES.c.closed_reason,
+        )
     ).mappings()
     for inv in invoices:
-        wanted = inv["status"] == "paid" and inv["total_minor"] > 0
+        credited = (inv["closed_reason"] or "").startswith("credited to the balance")
+        wanted = inv["status"] == "paid" and inv["total_minor"] > 0 and not credited
         if wanted and not receipts[inv["id"]]:
             problems.append(f"paid invoice {inv['number']} has no receipt")
         if not wanted and receipts[inv["id"]]:
