@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bridge.adapters.queue import HueyLimitsQueue, make_huey
 from bridge.adapters.storage import make_engine, make_session_factory
 from bridge.adapters.storage.catalogs import SqlCatalogReader
+from bridge.adapters.storage.group_commit import make_committer
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.adapters.tasks import JobHandles, register_jobs
 from bridge.adapters.wordpress import make_pusher
@@ -74,9 +75,11 @@ def bootstrap(
     )
     queue = HueyLimitsQueue(huey)
     uow = unit_of_work_factory(engine, queue)
+    # SQLite has one writer: concurrent webhooks share transactions (group_commit.py).
+    committer = make_committer(engine, uow)
     reader = make_engine(settings.database_url, reader=True)
     source = CatalogSource(SqlCatalogReader(reader), settings.catalog)
-    ctx = Context(settings, uow, clock, queue, source)
+    ctx = Context(settings, uow, clock, queue, source, committer)
     if pusher is None:
         pusher = make_pusher(
             settings.wordpress.transport, settings.webhook_secret, settings.wordpress.timeout_s

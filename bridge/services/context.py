@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from bridge.config import Settings
 from bridge.domain.catalog import Catalog, Policy
 from bridge.services.catalog_source import CatalogSnapshot, CatalogSupply, PinnedCatalog
-from bridge.services.ports import Clock, LimitsQueue, UnitOfWorkFactory
+from bridge.services.ports import Clock, LimitsQueue, UnitOfWork, UnitOfWorkFactory
+
+T = TypeVar("T")
+
+
+class Committer(Protocol):
+    """Runs `work(uow)` in a transaction and returns its result once that transaction
+    committed (on SQLite, possibly one shared with other threads' short writes: see
+    `bridge.adapters.storage.group_commit`); `work` must not commit itself."""
+
+    def __call__(self, work: Callable[[UnitOfWork], T]) -> T: ...
+
 
 ActorKind = Literal["operator", "owner", "network", "system"]
 
@@ -61,6 +73,8 @@ class Context:
     queue: LimitsQueue
     # The database's catalog versions; None: config.yaml's catalog (tools, some tests).
     catalogs: CatalogSupply | None = None
+    # Short writes of many threads (webhooks); None: each in a unit of work of its own.
+    committer: Committer | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -79,6 +93,15 @@ class Context:
     @property
     def policy(self) -> Policy:
         return self.settings.policy
+
+    def transact(self, work: Callable[[UnitOfWork], T]) -> T:
+        """`work(uow)` committed, through the committer when there is one."""
+        if self.committer is not None:
+            return self.committer(work)
+        with self.uow() as uow:
+            result = work(uow)
+            uow.commit()
+        return result
 
     def now(self) -> datetime:
         """The clock's instant to the second (stored instants carry no microseconds)."""
