@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.adapters.live import LivePushes
 from bridge.adapters.queue import HueyLimitsQueue, make_huey
 from bridge.adapters.storage import make_engine, make_session_factory
 from bridge.adapters.storage.catalogs import SqlCatalogReader
@@ -43,6 +44,7 @@ class Runtime:
     jobs: JobHandles
     runner: PushRunner
     reader: Engine | None = None  # the catalog source's read-only engine
+    live: LivePushes | None = None  # the commits' pushes (started by `bridge serve`)
 
     def ping(self) -> None:
         """Raise if the database does not answer (for /healthz)."""
@@ -74,7 +76,10 @@ def bootstrap(
         redis_url=settings.queue.redis_url or None,
     )
     queue = HueyLimitsQueue(huey)
-    uow = unit_of_work_factory(engine, queue)
+    # Commits hand their pushes to `live`: to the queue, or, once `bridge serve` starts it,
+    # pushed at once on a thread with a delayed copy in the queue (adapters/live.py).
+    live = LivePushes(queue)
+    uow = unit_of_work_factory(engine, live)
     # SQLite has one writer: concurrent webhooks share transactions (group_commit.py).
     committer = make_committer(engine, uow)
     reader = make_engine(settings.database_url, reader=True)
@@ -96,7 +101,7 @@ def bootstrap(
         on_outcome=on_push_outcome,
     )
     jobs = register_jobs(huey, runner, queue)
-    return Runtime(settings, ctx, engine, sessions, queue, jobs, runner, reader)
+    return Runtime(settings, ctx, engine, sessions, queue, jobs, runner, reader, live)
 
 
 def queue_path(settings: Settings) -> str:

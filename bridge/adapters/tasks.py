@@ -47,6 +47,7 @@ _MARK_SLACK = timedelta(minutes=2)
 class JobHandles:
     push_site: Any
     push_defaults: Any
+    push_site_later: Callable[[int, int, float], None]
     reconcile: Callable[[bool], int]
     roll_over: Any
     forget_tokens: Any
@@ -142,6 +143,12 @@ def register_jobs(
         if result.retry_in_s is not None:
             push_default_limits.schedule(args=(attempt + 1,), delay=result.retry_in_s)
 
+    def push_site_later(site_id: int, version: int, delay_s: float) -> None:
+        """A push that waits `delay_s` first, marked as a chain so the reconcile leaves the
+        site alone meanwhile (the durable copy of a live push: see bridge/adapters/live.py)."""
+        mark(site_id, delay_s)
+        push_site_limits.schedule(args=(site_id, version, 2), delay=delay_s)
+
     def reconcile_now(force: bool) -> int:
         queued = 0
         for site_id in runner.behind():
@@ -179,10 +186,13 @@ def register_jobs(
         crontab(minute="17", hour="3"), name="forget_used_checkout_tokens"
     )(forget_tokens_fn)
 
-    queue.bind(push_site=push_site_limits, push_defaults=push_default_limits)
+    queue.bind(
+        push_site=push_site_limits, push_defaults=push_default_limits, push_later=push_site_later
+    )
     return JobHandles(
         push_site=push_site_limits,
         push_defaults=push_default_limits,
+        push_site_later=push_site_later,
         reconcile=reconcile_now,
         roll_over=roll_over_memberships,
         forget_tokens=forget_tokens,

@@ -129,13 +129,19 @@ def test_worker_finishes_its_pushes_in_flight_on_sigterm(tmp_path: Path) -> None
         try:
             serve = fleet.serve("serve", "--no-worker")
             assert serve.url is not None
+            # The serving process's live pushes fail (503): the pushes are the workers' work.
+            receiver.state.script.extend(["503"] * len(sites))
             for site_id in sites:
                 body = site_created_body(site_id, receiver.site_url(site_id))
                 assert signed_event(serve.url, "site.created", body).status_code == 204
+            wait_for("the live pushes", lambda: not receiver.state.script, 30, fleet.logs)
+            live = receiver.state.arrived
             receiver.state.delay_s = 2.0
             worker = fleet.worker("worker-1", threads=2)
-            wait_for("two pushes in flight", lambda: receiver.state.arrived >= 2, 30, fleet.logs)
-            in_flight = receiver.state.arrived
+            wait_for(
+                "two pushes in flight", lambda: receiver.state.arrived >= live + 2, 30, fleet.logs
+            )
+            in_flight = receiver.state.arrived - live
             worker.popen.send_signal(signal.SIGTERM)
             assert worker.popen.wait(timeout=60) == 0
 
