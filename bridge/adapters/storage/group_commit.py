@@ -53,24 +53,27 @@ class GroupCommitter:
         self._make_uow = make_uow
         self._cond = threading.Condition()
         self._waiting: list[_Unit] = []
-        self._leading = False
+        self._leader: int | None = None  # the thread committing a group, if any
 
     def __call__(self, work: Callable[[UnitOfWork], T]) -> T:
+        if self._leader == threading.get_ident():
+            # A unit that asked for another would wait for its own group forever.
+            raise RuntimeError("a grouped unit of work cannot start another one")
         unit = _Unit(work)
         with self._cond:
             self._waiting.append(unit)
             while not unit.done:
-                if self._leading:
+                if self._leader is not None:
                     self._cond.wait()
                     continue
-                self._leading = True
+                self._leader = threading.get_ident()
                 group, self._waiting = self._waiting, []
                 self._cond.release()
                 try:
                     self._commit(group)
                 finally:
                     self._cond.acquire()
-                    self._leading = False
+                    self._leader = None
                     self._cond.notify_all()
         if unit.error is not None:
             raise unit.error

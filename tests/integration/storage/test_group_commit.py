@@ -258,3 +258,16 @@ def test_an_answer_comes_after_the_commit_that_holds_its_event(
     _join(threads)
     assert results == ["processed"] * 24
     assert committed_when_answered == [True] * 24
+
+
+def test_a_grouped_unit_that_asks_for_another_fails_instead_of_waiting_forever(
+    lite: Engine,
+) -> None:
+    committer = GroupCommitter(unit_of_work_factory(lite, FakeQueue()))
+
+    def nested(uow: UnitOfWork) -> str:
+        return committer(lambda inner: "never")
+
+    with pytest.raises(RuntimeError, match="cannot start another"):
+        committer(nested)
+    assert committer(lambda uow: "still works") == "still works"
