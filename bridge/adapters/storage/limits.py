@@ -65,13 +65,17 @@ _RECEIPT_VALUES = {
 }
 # INSERT ... ON CONFLICT (webhook_id) DO NOTHING: a second delivery inserts nothing, and on
 # PostgreSQL a concurrent one waits for the first transaction instead of failing.
+# RETURNING says whether a row went in (rowcount does not: PostgreSQL's dialect adds its own
+# RETURNING of the primary key, after which the driver's rowcount is not the inserted count).
 _CLAIM = {
     "sqlite": sqlite.insert(RECEIPTS)
     .values(_RECEIPT_VALUES)
-    .on_conflict_do_nothing(index_elements=["webhook_id"]),
+    .on_conflict_do_nothing(index_elements=["webhook_id"])
+    .returning(RECEIPTS.c.id),
     "postgresql": postgresql.insert(RECEIPTS)
     .values(_RECEIPT_VALUES)
-    .on_conflict_do_nothing(index_elements=["webhook_id"]),
+    .on_conflict_do_nothing(index_elements=["webhook_id"])
+    .returning(RECEIPTS.c.id),
 }
 _SET_OUTCOME = (
     update(RECEIPTS)
@@ -238,7 +242,7 @@ class SqlReceipts:
         """Record a receipt unless one with this id exists (then nothing, False); on
         PostgreSQL a concurrent claim of the same id waits for this transaction's end."""
         values = {"wid": webhook_id, "kind": type, "result": outcome, "at": at}
-        return bool(self._s.execute(_CLAIM[self._s.dialect.name], values).rowcount)
+        return self._s.execute(_CLAIM[self._s.dialect.name], values).first() is not None
 
     def set_outcome(self, webhook_id: str, outcome: str) -> None:
         self._s.execute(_SET_OUTCOME, {"wid": webhook_id, "result": outcome})
