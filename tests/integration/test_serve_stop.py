@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from bridge.contract import events_webhook, sign_headers
 from tests.integration.push.receiver import Receiver
 from tests.integration.test_serve import (
+    AUTH,
     ROOT,
     SECRET,
     bounded_wait,
@@ -41,9 +42,26 @@ def unit_stop_timeout_s() -> float:
     return float(found.group(1))
 
 
+def half_sent(
+    url: str, path: str, data: bytes, headers: dict[str, str]
+) -> tuple[socket.socket, bytes]:
+    """A keep-alive HTTP/1.1 connection carrying a POST's headers and half its body; the other
+    half."""
+    parts = urlsplit(url)
+    head = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(data)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    conn = socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30)
+    half = len(data) // 2
+    conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data[:half])
+    return conn, data[half:]
+
+
 def half_sent_site_created(url: str, site_id: int, site_url: str) -> tuple[socket.socket, bytes]:
-    """A keep-alive HTTP/1.1 connection carrying a signed site.created's headers and half its
-    body; the other half."""
     body = {
         "site_id": site_id,
         "url": site_url,
@@ -54,18 +72,14 @@ def half_sent_site_created(url: str, site_id: int, site_url: str) -> tuple[socke
     headers = sign_headers(
         events_webhook(SECRET), secrets.token_hex(8), datetime.now(UTC), data.decode()
     )
-    parts = urlsplit(url)
-    head = [
-        "POST /webhooks/wordpress HTTP/1.1",
-        f"Host: {parts.netloc}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(data)}",
-        *(f"{k}: {v}" for k, v in headers.items()),
-    ]
-    conn = socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30)
-    half = len(data) // 2
-    conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data[:half])
-    return conn, data[half:]
+    return half_sent(url, "/webhooks/wordpress", data, headers)
+
+
+def half_sent_quote(url: str, site_id: int) -> tuple[socket.socket, bytes]:
+    """A request whose answer has a body (201 and JSON): without `Connection: close` its
+    connection would stay open for the next request (a 204 closes it anyway)."""
+    data = json.dumps({"plan": "premium"}).encode()
+    return half_sent(url, f"/api/v1/sites/{site_id}/quotes", data, AUTH)
 
 
 def read_answer(conn: socket.socket) -> tuple[int, dict[str, str]]:
@@ -91,13 +105,16 @@ def test_sigterm_answers_with_connection_close_and_leaves_new_work_to_the_next_p
     try:
         site_created(served, 1, receiver.site_url(1))
         assert bounded_wait(lambda: receiver.state.applied.get(1) == 1, 15)
-        conn, rest = half_sent_site_created(served.url, 2, receiver.site_url(2))
-        with conn:
+        event, event_rest = half_sent_site_created(served.url, 2, receiver.site_url(2))
+        quote, quote_rest = half_sent_quote(served.url, 1)
+        with event, quote:
             served.proc.send_signal(signal.SIGTERM)
             assert bounded_wait(lambda: not is_listening("127.0.0.1", port, timeout_s=0.2), 15)
-            conn.sendall(rest)
-            status, headers = read_answer(conn)
-        assert status == 204
+            event.sendall(event_rest)
+            assert read_answer(event)[0] == 204
+            quote.sendall(quote_rest)
+            status, headers = read_answer(quote)
+        assert status == 201
         assert headers.get("connection") == "close"
         assert served.proc.wait(timeout=unit_stop_timeout_s()) == 0, log_tail(served.log)
     finally:
