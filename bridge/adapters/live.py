@@ -92,8 +92,10 @@ class LivePushes:
         if self._runner is None or self._work.qsize() >= self._max_backlog:
             self._jobs.enqueue_push(site_id, version)
             return
-        self._jobs.enqueue_push_later(site_id, version, self._grace_s)
-        self._work.put((site_id, version))
+        try:
+            self._jobs.enqueue_push_later(site_id, version, self._grace_s)
+        finally:  # pushed live even when the queue is down (the reconcile is the fallback then)
+            self._work.put((site_id, version))
 
     def enqueue_default_limits(self) -> None:
         self._jobs.enqueue_default_limits()

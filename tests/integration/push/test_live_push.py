@@ -161,3 +161,18 @@ def test_a_burst_beyond_the_backlog_and_pushes_after_close_go_to_the_queue_at_on
     runner.release.set()
     live.stop(5)
     assert runner.started == [2]  # 3 and 4 were left to their queued copies
+
+
+def test_a_push_goes_live_even_when_its_queued_copy_cannot_be_written() -> None:
+    class DownQueue(_Jobs):
+        def enqueue_push_later(self, site_id: int, version: int, delay_s: float) -> None:
+            raise ConnectionError("the queue is down")
+
+    runner = _StuckRunner()
+    runner.release.set()
+    live = LivePushes(DownQueue())
+    live.start(runner, threads=1, grace_s=12)  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):  # the unit of work logs it; the reconcile repairs it
+        live.enqueue_push(2, 1)
+    wait_for("the live push", lambda: runner.started == [2])
+    live.stop(5)
