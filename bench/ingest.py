@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -54,8 +55,15 @@ def usage_events(count: int, run: str) -> list[tuple[bytes, dict[str, str]]]:
     return events
 
 
-def load(port: int, seconds: float, clients: int, make: Any) -> dict[str, Any]:
-    """C threads for `seconds`: requests/s, latency summary and errors."""
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(port: int, seconds: float, clients: int, make: Any, pid: int) -> dict[str, Any]:
+    """C threads for `seconds`: requests/s, latency summary, errors, and the server's CPU per
+    request (less sensitive than requests/s to what else runs on a shared machine)."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     stop = time.monotonic() + seconds
@@ -77,17 +85,20 @@ def load(port: int, seconds: float, clients: int, make: Any) -> dict[str, Any]:
         client.close()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    cpu_before = cpu_s(pid)
     started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    cpu = cpu_s(pid) - cpu_before
     flat = [x for per in latencies for x in per]
     return {
         "requests": len(flat),
         "per_s": round(len(flat) / elapsed, 1),
         "errors": sum(errors),
+        "server_cpu_us": round(cpu / max(len(flat), 1) * 1e6, 1),
         **lab.summary(flat),
     }
 
@@ -114,7 +125,13 @@ def measure(tree: Path, seconds: float, rounds: int, clients: int) -> dict[str, 
             hooks: list[dict[str, Any]] = []
             for r in range(rounds):
                 bare.append(
-                    load(port, seconds, clients, lambda i, n: ("GET", "/bench/bare", None, {}))
+                    load(
+                        port,
+                        seconds,
+                        clients,
+                        lambda i, n: ("GET", "/bench/bare", None, {}),
+                        proc.pid,
+                    )
                 )
                 events = rounds_of_events[r]
 
@@ -124,7 +141,7 @@ def measure(tree: Path, seconds: float, rounds: int, clients: int) -> dict[str, 
                     body, headers = events[(n * clients + i) % len(events)]
                     return "POST", "/webhooks/wordpress", body, headers
 
-                hooks.append(load(port, seconds, clients, make))
+                hooks.append(load(port, seconds, clients, make, proc.pid))
     best_bare = max(bare, key=lambda x: x["per_s"])
     best_hook = max(hooks, key=lambda x: x["per_s"])
     return {
@@ -134,6 +151,10 @@ def measure(tree: Path, seconds: float, rounds: int, clients: int) -> dict[str, 
         "bare": best_bare,
         "webhook": best_hook,
         "ratio": round(best_hook["per_s"] / best_bare["per_s"], 3),
+        # Server CPU per bare request ÷ per webhook, each the least of its rounds.
+        "cpu_ratio": round(
+            min(r["server_cpu_us"] for r in bare) / min(r["server_cpu_us"] for r in hooks), 3
+        ),
         "rounds": {"bare": bare, "webhook": hooks},
     }
 
@@ -154,15 +175,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
-    print("| route | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print("| route | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU µs/request |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in ("bare", "webhook"):
         r = result[name]
         print(
             f"| {name} | {r['per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
-            f"| {r['max_ms']} | {r['errors']} |"
+            f"| {r['max_ms']} | {r['errors']} | {r['server_cpu_us']} |"
         )
-    print(f"ratio webhook / bare: {result['ratio']}")
+    print(f"ratio webhook / bare: {result['ratio']} (server CPU: {result['cpu_ratio']})")
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument("--fanout-timeout", type=float, default=200.0)
     parser.add_argument("--wp-rounds", type=int, default=60)
     parser.add_argument("--live-rounds", type=int, default=30)
-    parser.add_argument("--idle-s", type=float, default=8.0)
+    parser.add_argument("--idle-s", type=float, default=60.0)
     parser.add_argument("--idle-rounds", type=int, default=3)
     parser.add_argument("--wp-sites", type=int, default=200)
     parser.add_argument("--fanout-batch", type=int, default=100)

@@ -4,8 +4,9 @@
   /wp-json/ index) and a light WordPress route (`wp/v2/types/post`), interleaved request by request;
 - an in-process quote against the same WordPress GET;
 - commit → the site reports the new limits: from sending the commit until the bridge has the
-  site's acknowledgement of the new document (pushed by the in-process worker of `bridge serve`),
-  back to back and after the worker has idled; beside it one WordPress push round trip;
+  site's acknowledgement of the new document (pushed by `bridge serve` right after the commit:
+  its live push, or, in a tree without live pushes, its in-process worker), back to back and
+  after the process has idled (60 s by default); beside it one WordPress push round trip;
 - fan-out to K real subsites whose documents are all behind: `bridge worker`'s start-up
   reconcile sends them as one fan-out (batches of B, C in flight, no documents/s cap), documents/s
   over the fan-out's own duration; beside it the network's own ceiling taken the same way: C
@@ -387,7 +388,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--live-rounds", type=int, default=30)
-    parser.add_argument("--idle-s", type=float, default=8.0)
+    parser.add_argument("--idle-s", type=float, default=60.0)
     parser.add_argument("--idle-rounds", type=int, default=3)
     parser.add_argument("--fanout-sites", type=int, default=200)
     parser.add_argument("--fanout-batch", type=int, default=100)

@@ -16,9 +16,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.adapters.live import LivePushes
 from bridge.adapters.queue import HueyLimitsQueue, make_consumer, make_huey
 from bridge.adapters.storage import make_engine, make_session_factory
 from bridge.adapters.storage.catalogs import SqlCatalogReader
+from bridge.adapters.storage.group_commit import make_committer
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.adapters.tasks import JobHandles, register_jobs
 from bridge.adapters.wordpress import make_pusher
@@ -45,6 +47,7 @@ class Runtime:
     jobs: JobHandles
     runner: PushRunner
     reader: Engine | None = None  # the catalog source's read-only engine
+    live: LivePushes | None = None  # the commits' pushes (started by `bridge serve`)
 
     def ping(self) -> None:
         """Raise if the database does not answer (for /healthz)."""
@@ -81,7 +84,12 @@ def bootstrap(
         redis_url=settings.queue.redis_url or None,
     )
     queue = HueyLimitsQueue(huey)
-    uow = unit_of_work_factory(engine, queue)
+    # Commits hand their pushes to `live`: to the queue, or, once `bridge serve` starts it,
+    # pushed at once on a thread with a delayed copy in the queue (adapters/live.py).
+    live = LivePushes(queue)
+    uow = unit_of_work_factory(engine, live)
+    # SQLite has one writer: concurrent webhooks share transactions (group_commit.py).
+    committer = make_committer(engine, uow)
     reader = make_engine(settings.database_url, reader=True)
     source = CatalogSource(SqlCatalogReader(reader), settings.catalog)
     if cards is None and settings.gateway == "stripe":
@@ -90,7 +98,7 @@ def bootstrap(
         cards = StripeCardGateway(
             settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe.api_base
         )
-    ctx = Context(settings, uow, clock, queue, source, cards)
+    ctx = Context(settings, uow, clock, queue, source, cards, committer)
     if pusher is None:
         pusher = make_pusher(
             settings.wordpress.transport, settings.webhook_secret, settings.wordpress.timeout_s
@@ -117,7 +125,7 @@ def bootstrap(
         reconcile_every_s=settings.jobs.reconcile_every_s,
         roll_over_every_s=settings.jobs.roll_over_every_s,
     )
-    return Runtime(settings, ctx, engine, sessions, queue, jobs, runner, reader)
+    return Runtime(settings, ctx, engine, sessions, queue, jobs, runner, reader, live)
 
 
 def queue_path(settings: Settings) -> str:

@@ -40,6 +40,8 @@ log = logging.getLogger("bridge.cli")
 # the database, never on WordPress (pushes run in the queue).
 DEFAULT_THREADS = 8
 DEFAULT_WORKERS = 2
+# Threads of `bridge serve` that push a commit's own limits at once (adapters/live.py).
+LIVE_THREADS = 2
 # Huey's idle workers poll SQLite with a growing pause (10 s by default); limits must apply
 # "at once" after a checkout, so an idle worker looks again at least every second.
 MAX_POLL_S = 1.0
@@ -136,6 +138,12 @@ def serve(
     consumer = None
     if worker:
         consumer = _start_consumer(runtime, settings, workers)
+    if runtime.live is not None:
+        # A commit's own pushes start at once on these threads (adapters/live.py); the queued
+        # copy waits one WordPress timeout and a little more, then finds the site up to date.
+        runtime.live.start(
+            runtime.runner, threads=LIVE_THREADS, grace_s=settings.wordpress.timeout_s + 2
+        )
     from bridge.app import MAX_CONTENT_LENGTH
 
     # waitress buffers a body (up to 1 GiB by default) before the app sees it; the app's own
@@ -160,13 +168,49 @@ def serve(
             "startup_s": round(time.monotonic() - started, 3),
         },
     )
+    stopping = _Stopping(runtime, consumer, settings.wordpress.timeout_s)
     try:
-        serve_until_stopped(server, drain_s)
+        serve_until_stopped(server, drain_s, on_drain=stopping.begin)
     finally:
-        if consumer is not None:
-            consumer.stop(graceful=True)  # running jobs finish (up to its shutdown_timeout)
+        stopping.finish()
         runtime.close()
         log.info("stopped")
+
+
+class _Stopping:
+    """Stopping what runs beside the HTTP server within the unit's stop timeout.
+
+    `begin` (as the drain begins): live pushes not started yet go to the queue, the consumer
+    takes no new job and its idle workers stop waiting for one. Pushes already under way go on
+    while the requests drain. `finish` (after the drain): wait for them, at most one WordPress
+    timeout and a second counted from `begin`, so the whole stop takes the drain plus at most
+    that (deploy/plan-bridge-serve@.service's TimeoutStopSec allows for both)."""
+
+    def __init__(self, runtime: Runtime, consumer: Any, push_timeout_s: float) -> None:
+        self._runtime, self._consumer = runtime, consumer
+        self._budget_s = push_timeout_s + 1
+        self._deadline: float | None = None
+
+    def begin(self) -> None:
+        self._deadline = time.monotonic() + self._budget_s
+        if self._runtime.live is not None:
+            self._runtime.live.close()
+        if self._consumer is not None:
+            self._consumer.stop_flag.set()
+            stop_waiting = getattr(self._runtime.queue.huey.storage, "stop_waiting", None)
+            if stop_waiting is not None:
+                stop_waiting()
+
+    def finish(self) -> None:
+        if self._deadline is None:
+            self.begin()
+        assert self._deadline is not None
+        if self._runtime.live is not None:
+            self._runtime.live.stop(max(self._deadline - time.monotonic(), 0.1))
+        if self._consumer is not None:
+            # Huey joins its workers for `shutdown_timeout` at most (running jobs finish).
+            self._consumer.shutdown_timeout = max(self._deadline - time.monotonic(), 0.1)
+            self._consumer.stop(graceful=True)
 
 
 def _start_consumer(runtime: Runtime, settings: Settings, workers: int) -> Any:

@@ -6,10 +6,12 @@ that was being read or answered is cut off. Here SIGTERM (or SIGINT) starts a dr
 1. connections the kernel already completed are accepted, then the listening socket closes, so
    new connections are refused and the load balancer sends them to another process (its health
    check on /healthz fails the same way);
-2. requests already accepted are read to the end, run and answered; idle keep-alive
-   connections are closed;
+2. requests already accepted are read to the end, run and answered, each answer with
+   `Connection: close` (a keep-alive client, or the load balancer, opens its next request on a
+   server that stays); idle keep-alive connections are closed;
 3. when no connection has work left (or `drain_s` has passed), the loop ends and the caller
-   stops the in-process queue consumer gracefully.
+   stops what runs beside the server. `on_drain` is called as the drain begins, so the caller
+   can start stopping those (the queue consumer, live pushes) while requests finish.
 
 A second signal during the drain stops at once (KeyboardInterrupt), as an impatient operator
 expects.
@@ -21,12 +23,14 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.task import WSGITask
 
 __all__ = ["serve_until_stopped"]
 
@@ -54,6 +58,22 @@ def _drain_on_signals(server: Any, stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _closing_when(stop: threading.Event) -> type[HTTPChannel]:
+    """waitress's channel, whose answers say `Connection: close` once `stop` is set (a WSGI
+    app may not set that hop-by-hop header itself: PEP 3333)."""
+
+    class Task(WSGITask):  # type: ignore[misc]
+        def build_response_header(self) -> Any:
+            if stop.is_set():
+                self.set_close_on_finish()
+            return super().build_response_header()
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        task_class = Task
+
+    return Channel
 
 
 def _turn(server: Any, timeout_s: float) -> None:
@@ -89,17 +109,25 @@ def _busy_channels(server: Any) -> int:
     return busy
 
 
-def serve_until_stopped(server: Any, drain_s: float) -> bool:
+def serve_until_stopped(
+    server: Any, drain_s: float, on_drain: Callable[[], None] | None = None
+) -> bool:
     """Run waitress's `server` until SIGTERM/SIGINT, then drain; whether every request finished.
 
     The caller still owns what runs beside the server (the queue consumer, the engine).
     """
     stop = threading.Event()
+    server.channel_class = _closing_when(stop)
     drained = False
     try:
         with _drain_on_signals(server, stop):
             while not stop.is_set():
                 _turn(server, server.adj.asyncore_loop_timeout)
+            if on_drain is not None:
+                try:
+                    on_drain()
+                except Exception:
+                    log.exception("could not begin stopping the work beside the server")
             # Stop accepting: take what is already queued, then close the listening socket but
             # keep the trigger that lets task threads wake this loop when a response is ready.
             _accept_backlog(server)

@@ -48,6 +48,12 @@ class WakingSqliteStorage(SqliteStorage):  # type: ignore[misc]
     def __init__(self, name: str = "huey", **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         self._work = threading.Event()
+        self._stopping = False
+
+    def stop_waiting(self) -> None:
+        """The consumer is stopping: idle workers return at once and wait no more."""
+        self._stopping = True
+        self._work.set()
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
         super().enqueue(data, priority)
@@ -58,7 +64,7 @@ class WakingSqliteStorage(SqliteStorage):  # type: ignore[misc]
         # below cannot sleep through it.
         self._work.clear()
         data: bytes | None = super().dequeue()
-        if data is None and self._work.wait(WAKE_TIMEOUT_S):
+        if data is None and not self._stopping and self._work.wait(WAKE_TIMEOUT_S):
             data = super().dequeue()
         return data
 
@@ -111,6 +117,7 @@ class HueyLimitsQueue:
         self._push_site: TaskHandle | None = None
         self._push_defaults: TaskHandle | None = None
         self._push_fanout: TaskHandle | None = None
+        self._push_later: TaskHandle | None = None
 
     def bind(
         self,
@@ -118,17 +125,25 @@ class HueyLimitsQueue:
         push_site: TaskHandle,
         push_defaults: TaskHandle,
         push_fanout: TaskHandle | None = None,
+        push_later: TaskHandle | None = None,
     ) -> None:
         """Attach the registered tasks (the facade needs the queue before the jobs exist)."""
         self._push_site = push_site
         self._push_defaults = push_defaults
         self._push_fanout = push_fanout
+        self._push_later = push_later
 
     def enqueue_push(self, site_id: int, version: int) -> None:
         if self._push_site is None:
             raise QueueNotBound("push tasks are not registered on this queue")
         log.debug("push queued", extra={"site_id": site_id, "version": version})
         self._push_site(site_id, version)
+
+    def enqueue_push_later(self, site_id: int, version: int, delay_s: float) -> None:
+        """Queue a site's push to run in `delay_s` (the fallback of a live push)."""
+        if self._push_later is None:
+            raise QueueNotBound("push tasks are not registered on this queue")
+        self._push_later(site_id, version, delay_s)
 
     def enqueue_default_limits(self) -> None:
         if self._push_defaults is None:

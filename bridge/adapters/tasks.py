@@ -78,6 +78,7 @@ class JobHandles:
     push_site: Any
     push_defaults: Any
     push_fanout: Any
+    push_site_later: Callable[[int, int, float], None]
     reconcile: Callable[[bool], int]
     roll_over: Any
     forget_tokens: Any
@@ -256,6 +257,12 @@ def register_jobs(
         if result.retry_in_s is not None:
             push_default_limits.schedule(args=(attempt + 1,), delay=result.retry_in_s)
 
+    def push_site_later(site_id: int, version: int, delay_s: float) -> None:
+        """A push that waits `delay_s` first, marked as a chain so the reconcile leaves the
+        site alone meanwhile (the durable copy of a live push: see bridge/adapters/live.py)."""
+        mark(site_id, delay_s)
+        push_site_limits.schedule(args=(site_id, version, 2), delay=delay_s)
+
     def reconcile_now(force: bool) -> int:
         if not force and fanout_running():
             return 0  # the running fan-out brings its sites up; the next pass sees the rest
@@ -302,12 +309,16 @@ def register_jobs(
     )(forget_tokens_fn)
 
     queue.bind(
-        push_site=push_site_limits, push_defaults=push_default_limits, push_fanout=push_fanout
+        push_site=push_site_limits,
+        push_defaults=push_default_limits,
+        push_fanout=push_fanout,
+        push_later=push_site_later,
     )
     return JobHandles(
         push_site=push_site_limits,
         push_defaults=push_default_limits,
         push_fanout=push_fanout,
+        push_site_later=push_site_later,
         reconcile=reconcile_now,
         roll_over=roll_over_memberships,
         forget_tokens=forget_tokens,

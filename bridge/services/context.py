@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from bridge.config import Settings
 from bridge.domain.catalog import Catalog, Policy
 from bridge.domain.tax import Tax
 from bridge.services.card_ports import CardGateway
 from bridge.services.catalog_source import CatalogSnapshot, CatalogSupply, PinnedCatalog
-from bridge.services.ports import Clock, LimitsQueue, UnitOfWorkFactory
+from bridge.services.ports import Clock, LimitsQueue, UnitOfWork, UnitOfWorkFactory
+
+T = TypeVar("T")
+
+
+class Committer(Protocol):
+    """Runs `work(uow)` in a transaction and returns its result once that transaction
+    committed (on SQLite, possibly one shared with other threads' short writes: see
+    `bridge.adapters.storage.group_commit`); `work` must not commit itself."""
+
+    def __call__(self, work: Callable[[UnitOfWork], T]) -> T: ...
+
 
 ActorKind = Literal["operator", "owner", "network", "system"]
 
@@ -65,6 +77,8 @@ class Context:
     catalogs: CatalogSupply | None = None
     # The card gateway (Stripe) when `gateway: stripe`; None for the test and manual gateways.
     cards: CardGateway | None = None
+    # Short writes of many threads (webhooks); None: each in a unit of work of its own.
+    committer: Committer | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -88,6 +102,15 @@ class Context:
     def tax(self) -> Tax | None:
         """The network's one tax, or None (billing-rules.md §12)."""
         return self.settings.tax
+
+    def transact(self, work: Callable[[UnitOfWork], T]) -> T:
+        """`work(uow)` committed, through the committer when there is one."""
+        if self.committer is not None:
+            return self.committer(work)
+        with self.uow() as uow:
+            result = work(uow)
+            uow.commit()
+        return result
 
     def now(self) -> datetime:
         """The clock's instant to the second (stored instants carry no microseconds)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from bridge.domain.errors import BridgeError
@@ -72,10 +73,13 @@ Event = SiteCreated | SiteDeleted | UsageReported | LimitsApplied | InvoicePaid 
 
 
 def handle_event(ctx: Context, event_id: str, type: str, event: Event) -> str:
-    """Apply one network event once: "processed", "duplicate", "ignored" or "refused:<code>"."""
+    """Apply one network event once: "processed", "duplicate", "ignored" or "refused:<code>".
+
+    The receipt is claimed first, in the same transaction as the event's effects (and the
+    answer waits for its commit), so a retried delivery finds it and changes nothing."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            return _apply_once(ctx, event_id, type, event)
+            return ctx.transact(partial(_apply, ctx, event_id, type, event))
         except Duplicate:
             return "duplicate"  # the same event delivered twice at once: the other recorded it
         except (InvalidRequest, Unavailable):
@@ -88,18 +92,17 @@ def handle_event(ctx: Context, event_id: str, type: str, event: Event) -> str:
     raise AssertionError("unreachable")
 
 
-def _apply_once(ctx: Context, event_id: str, type: str, event: Event) -> str:
-    with ctx.uow() as uow:
-        if uow.receipts.seen(event_id):
-            return "duplicate"
-        handler = _HANDLERS.get(event.__class__)
-        if handler is None:
-            log.info("unknown event type accepted", extra={"event_type": type})
-            outcome = "ignored"
-        else:
-            outcome = handler(ctx, uow, event)
-        uow.receipts.add(event_id, type, outcome, ctx.now())
-        uow.commit()
+def _apply(ctx: Context, event_id: str, type: str, event: Event, uow: UnitOfWork) -> str:
+    if not uow.receipts.claim(event_id, type, "processed", ctx.now()):
+        return "duplicate"
+    handler = _HANDLERS.get(event.__class__)
+    if handler is None:
+        log.info("unknown event type accepted", extra={"event_type": type})
+        outcome = "ignored"
+    else:
+        outcome = handler(ctx, uow, event)
+    if outcome != "processed":
+        uow.receipts.set_outcome(event_id, outcome)
     return outcome
 
 
@@ -108,13 +111,10 @@ def _refuse(ctx: Context, event_id: str, type: str, exc: BridgeError) -> str:
         "event refused", extra={"event_type": type, "webhook_id": event_id, "code": exc.code}
     )
     outcome = f"refused:{exc.code}"
-    try:
-        with ctx.uow() as uow:
-            uow.receipts.add(event_id, type, outcome, ctx.now())
-            uow.commit()
-    except Duplicate:
-        return "duplicate"
-    return outcome
+    at = ctx.now()
+    if ctx.transact(lambda uow: uow.receipts.claim(event_id, type, outcome, at)):
+        return outcome
+    return "duplicate"
 
 
 def _site_created(ctx: Context, uow: UnitOfWork, event: Any) -> str:
@@ -153,20 +153,16 @@ def _site_deleted(ctx: Context, uow: UnitOfWork, event: Any) -> str:
 
 def _usage_reported(ctx: Context, uow: UnitOfWork, event: Any) -> str:
     e: UsageReported = event
-    if uow.sites.get(e.site_id) is None:
-        return "ignored"  # a site we never heard of; its site.created will follow
-    uow.sites.set_usage(e.site_id, e.usage, ctx.now())
-    return "processed"
+    if uow.sites.set_usage(e.site_id, e.usage, ctx.now()):
+        return "processed"
+    return "ignored"  # a site we never heard of; its site.created will follow
 
 
 def _limits_applied(ctx: Context, uow: UnitOfWork, event: Any) -> str:
     e: LimitsApplied = event
-    state = uow.limits.get(e.site_id)
-    if state is None:
-        return "ignored"
-    if e.version > state.applied_version:
-        uow.limits.acknowledge(e.site_id, e.version, ctx.now())
-    return "processed"
+    if uow.limits.acknowledge_newer(e.site_id, e.version, ctx.now()):
+        return "processed"
+    return "ignored"
 
 
 def _invoice_paid(ctx: Context, uow: UnitOfWork, event: Any) -> str:

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.adapters.storage import make_engine, migrate
+from bridge.adapters.storage.group_commit import make_committer
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.api import errors, v1
 from bridge.api.state import KEY, AppState
@@ -63,7 +64,8 @@ def api_app(
     app = Flask("core-api-tests")
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     queue = FakeQueue()
-    ctx = Context(settings, unit_of_work_factory(engine, queue), api_clock, queue)
+    uow = unit_of_work_factory(engine, queue)
+    ctx = Context(settings, uow, api_clock, queue, committer=make_committer(engine, uow))
     app.extensions[KEY] = AppState(
         ctx=ctx,
         metrics=None,  # type: ignore[arg-type]  # not mounted here

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bridge.adapters.storage import make_engine, migrate
+from bridge.adapters.storage.group_commit import make_committer
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.api.inputs import parse_balance_entry, parse_event
 from bridge.config import Settings, load_settings
@@ -53,7 +54,7 @@ def context_on(settings: Settings, clock: FakeClock, queue: FakeQueue) -> tuple[
     """The use cases' context on `settings.database_url`, and its engine (to dispose)."""
     engine = make_engine(settings.database_url)
     uow = unit_of_work_factory(engine, queue)
-    return Context(settings, uow, clock, queue), engine
+    return Context(settings, uow, clock, queue, committer=make_committer(engine, uow)), engine
 
 
 @pytest.fixture

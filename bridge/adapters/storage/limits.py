@@ -7,8 +7,23 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, Text, and_, delete, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Integer,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import cast as cast_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import (
@@ -26,6 +41,51 @@ DEFAULTS = cast(Table, DefaultLimitsRow.__table__)
 SITES = cast(Table, SiteRow.__table__)
 RECEIPTS = cast(Table, WebhookReceipt.__table__)
 TOKENS = cast(Table, CheckoutTokenUse.__table__)
+
+
+# The webhook path's statements, built once (building a statement costs more than running it
+# on SQLite). `:v` is the acknowledged version: never backwards, never past the desired one,
+# and a site caught up has its retry state cleared (what `acknowledge` does in three statements).
+_V: BindParameter[int] = bindparam("v", type_=Integer)
+_CAUGHT_UP = DOCS.c.desired_version <= _V
+_ACKNOWLEDGE = (
+    update(DOCS)
+    .where(DOCS.c.site_id == bindparam("s"), DOCS.c.applied_version < _V)
+    .values(
+        applied_version=case((DOCS.c.desired_version > _V, _V), else_=DOCS.c.desired_version),
+        updated_at=bindparam("at", type_=DOCS.c.updated_at.type),
+        attempts=case((_CAUGHT_UP, 0), else_=DOCS.c.attempts),
+        last_error=case((_CAUGHT_UP, None), else_=DOCS.c.last_error),
+        dead=case((_CAUGHT_UP, False), else_=DOCS.c.dead),
+        next_attempt_at=case((_CAUGHT_UP, None), else_=DOCS.c.next_attempt_at),
+    )
+)
+_HAS_DOCUMENT = select(DOCS.c.site_id).where(DOCS.c.site_id == bindparam("s"))
+_RECEIPT_VALUES = {
+    "webhook_id": bindparam("wid"),
+    "type": bindparam("kind"),
+    "outcome": bindparam("result"),
+    "received_at": bindparam("at", type_=RECEIPTS.c.received_at.type),
+}
+# INSERT ... ON CONFLICT (webhook_id) DO NOTHING: a second delivery inserts nothing, and on
+# PostgreSQL a concurrent one waits for the first transaction instead of failing.
+# RETURNING says whether a row went in (rowcount does not: PostgreSQL's dialect adds its own
+# RETURNING of the primary key, after which the driver's rowcount is not the inserted count).
+_CLAIM = {
+    "sqlite": sqlite.insert(RECEIPTS)
+    .values(_RECEIPT_VALUES)
+    .on_conflict_do_nothing(index_elements=["webhook_id"])
+    .returning(RECEIPTS.c.id),
+    "postgresql": postgresql.insert(RECEIPTS)
+    .values(_RECEIPT_VALUES)
+    .on_conflict_do_nothing(index_elements=["webhook_id"])
+    .returning(RECEIPTS.c.id),
+}
+_SET_OUTCOME = (
+    update(RECEIPTS)
+    .where(RECEIPTS.c.webhook_id == bindparam("wid"))
+    .values(outcome=bindparam("result"))
+)
 
 
 def _state(row: RowMapping) -> LimitsState:
@@ -102,6 +162,14 @@ class SqlLimits:
             values.update(attempts=0, last_error=None, dead=False, next_attempt_at=None)
         self._s.execute(update(DOCS).where(DOCS.c.site_id == site_id).values(**values))
         return _state(self._must(site_id))
+
+    def acknowledge_newer(self, site_id: int, version: int, at: datetime) -> bool:
+        """`acknowledge` when `version` is newer than the applied one, in one statement;
+        whether the site has a limits document at all."""
+        result = self._s.execute(_ACKNOWLEDGE, {"s": site_id, "v": version, "at": at})
+        if result.rowcount:
+            return True
+        return self._s.execute(_HAS_DOCUMENT, {"s": site_id}).first() is not None
 
     def record_failure(
         self,
@@ -232,11 +300,18 @@ class SqlReceipts:
     def __init__(self, session: Connection) -> None:
         self._s = session
 
+    def claim(self, webhook_id: str, type: str, outcome: str, at: datetime) -> bool:
+        """Record a receipt unless one with this id exists (then nothing, False); on
+        PostgreSQL a concurrent claim of the same id waits for this transaction's end."""
+        values = {"wid": webhook_id, "kind": type, "result": outcome, "at": at}
+        return self._s.execute(_CLAIM[self._s.dialect.name], values).first() is not None
+
+    def set_outcome(self, webhook_id: str, outcome: str) -> None:
+        self._s.execute(_SET_OUTCOME, {"wid": webhook_id, "result": outcome})
+
     def seen(self, webhook_id: str) -> bool:
-        found = self._s.execute(
-            select(RECEIPTS.c.id).where(RECEIPTS.c.webhook_id == webhook_id)
-        ).first()
-        return found is not None
+        found = self._s.execute(select(RECEIPTS.c.id).where(RECEIPTS.c.webhook_id == webhook_id))
+        return found.first() is not None
 
     def add(self, webhook_id: str, type: str, outcome: str, at: datetime) -> None:
         """Record a receipt; the unique id makes a concurrent second delivery a `Duplicate`."""

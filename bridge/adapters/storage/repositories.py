@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import (
@@ -52,6 +52,16 @@ MEMBERSHIPS = cast(Table, MembershipRow.__table__)
 CUSTOMERS = cast(Table, Customer.__table__)
 QUOTES = cast(Table, QuoteRow.__table__)
 DOCS = cast(Table, LimitsDocumentRow.__table__)
+
+
+_SET_USAGE = (
+    update(SITES)
+    .where(SITES.c.id == bindparam("s"))
+    .values(
+        usage=bindparam("reported", type_=SITES.c.usage.type),
+        usage_reported_at=bindparam("at", type_=SITES.c.usage_reported_at.type),
+    )
+)
 
 
 def _site(row: RowMapping) -> SiteRecord:
@@ -119,8 +129,10 @@ class SqlSites:
     def set_membership(self, site_id: int, membership_id: int) -> None:
         self._set(site_id, membership_id=membership_id)
 
-    def set_usage(self, site_id: int, usage: Usage, at: datetime) -> None:
-        self._set(site_id, usage=usage_json(usage), usage_reported_at=at)
+    def set_usage(self, site_id: int, usage: Usage, at: datetime) -> bool:
+        """Whether the site exists (one statement: the webhook path)."""
+        values = {"s": site_id, "reported": usage_json(usage), "at": at}
+        return bool(self._s.execute(_SET_USAGE, values).rowcount)
 
     def set_overrides(self, site_id: int, overrides: Limits | None) -> None:
         self._set(site_id, overrides=limits_json(overrides))

@@ -117,8 +117,8 @@ class Fleet:
         self.procs.append(proc)
         return proc
 
-    def serve(self, name: str, *extra: str) -> Proc:
-        port = free_port()
+    def serve(self, name: str, *extra: str, port: int | None = None) -> Proc:
+        port = port or free_port()
         log = self.dir / f"{name}.log"
         argv = [str(BRIDGE), "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
         popen = start_server(argv, log_path=log, env=self.env, cwd=ROOT)

@@ -81,6 +81,12 @@ def test_serve_drains_a_half_sent_request_and_a_push_in_flight_on_sigterm(
         try:
             serve = fleet.serve("serve")
             assert serve.url is not None
+            # The start-up push of the default limits first, so that the push in flight below
+            # is site 1's (and not the defaults', with site 1's not begun yet).
+            wait_for(
+                "the defaults pushed", lambda: receiver.state.defaults_version >= 1, 30, fleet.logs
+            )
+            before = receiver.state.arrived
             receiver.state.delay_s = 2.0  # a slow site: its push stays in flight for a while
             response = signed_event(
                 serve.url, "site.created", site_created_body(1, receiver.site_url(1))
@@ -89,7 +95,10 @@ def test_serve_drains_a_half_sent_request_and_a_push_in_flight_on_sigterm(
             conn, rest = half_sent_event(serve.url, site_created_body(2, receiver.site_url(2)))
             with conn:  # closed even when a check fails
                 wait_for(
-                    "site 1's push in flight", lambda: receiver.state.arrived >= 1, 30, fleet.logs
+                    "site 1's push in flight",
+                    lambda: receiver.state.arrived > before,
+                    30,
+                    fleet.logs,
                 )
 
                 serve.popen.send_signal(signal.SIGTERM)
@@ -129,13 +138,19 @@ def test_worker_finishes_its_pushes_in_flight_on_sigterm(tmp_path: Path) -> None
         try:
             serve = fleet.serve("serve", "--no-worker")
             assert serve.url is not None
+            # The serving process's live pushes fail (503): the pushes are the workers' work.
+            receiver.state.script.extend(["503"] * len(sites))
             for site_id in sites:
                 body = site_created_body(site_id, receiver.site_url(site_id))
                 assert signed_event(serve.url, "site.created", body).status_code == 204
+            wait_for("the live pushes", lambda: not receiver.state.script, 30, fleet.logs)
+            live = receiver.state.arrived
             receiver.state.delay_s = 2.0
             worker = fleet.worker("worker-1", threads=2)
-            wait_for("two pushes in flight", lambda: receiver.state.arrived >= 2, 30, fleet.logs)
-            in_flight = receiver.state.arrived
+            wait_for(
+                "two pushes in flight", lambda: receiver.state.arrived >= live + 2, 30, fleet.logs
+            )
+            in_flight = receiver.state.arrived - live
             worker.popen.send_signal(signal.SIGTERM)
             assert worker.popen.wait(timeout=60) == 0
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bridge.adapters.storage import make_engine, migrate
+from bridge.adapters.storage.group_commit import make_committer
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.config import Settings, load_settings
 from bridge.services.context import Context
@@ -61,7 +62,8 @@ def make_ctx(engine: Engine, settings: Settings, clock: FakeClock) -> Callable[.
     def build(**changes: Any) -> Context:
         queue = FakeQueue()
         uow = unit_of_work_factory(engine, queue)
-        return Context(replace(settings, **changes), uow, clock, queue)
+        committer = make_committer(engine, uow)
+        return Context(replace(settings, **changes), uow, clock, queue, committer=committer)
 
     return build
 
