@@ -24,7 +24,8 @@ from bridge.adapters.storage.group_commit import make_committer
 from bridge.adapters.storage.unit_of_work import unit_of_work_factory
 from bridge.adapters.tasks import JobHandles, register_jobs
 from bridge.adapters.wordpress import make_pusher
-from bridge.config import QueueSettings, Settings
+from bridge.config import Settings
+from bridge.config_sections import QueueSettings
 from bridge.services.card_ports import CardGateway
 from bridge.services.catalog_source import CatalogSource
 from bridge.services.context import Context

@@ -16,7 +16,7 @@ import pytest
 
 from bridge.adapters.stripe_gateway import StripeCardGateway
 from bridge.api.inputs import parse_selection
-from bridge.config import StripeSettings
+from bridge.config_sections import StripeSettings
 from bridge.errors import CardDeclined, GatewayUnavailable, InvalidSignature
 from bridge.services import card_events, cards, operator, payments, quotes, renewals, sites
 from bridge.services.context import OPERATOR, Context

@@ -15,7 +15,7 @@ import pytest
 
 from bridge.adapters.storage import make_engine
 from bridge.adapters.storage.catalogs import SqlCatalogReader
-from bridge.config import PushSettings
+from bridge.config_sections import PushSettings
 from bridge.domain.catalog_data import catalog_data
 from bridge.errors import PushRejected, WordPressUnavailable
 from bridge.services import backoffice, sites

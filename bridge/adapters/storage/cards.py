@@ -8,13 +8,15 @@ from typing import cast
 from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
-from bridge.adapters.storage.models import (
+from bridge.adapters.storage.card_models import (
     CardPaymentRow,
     CardRefundRow,
     DisputeRow,
+    StripeCustomerRow,
+)
+from bridge.adapters.storage.models import (
     InvoiceRow,
     MembershipRow,
-    StripeCustomerRow,
 )
 from bridge.services.card_ports import CardCustomer, CardPayment, DisputeRecord, SavedCard
 

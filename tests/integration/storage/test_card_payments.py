@@ -13,7 +13,7 @@ import pytest
 
 from bridge.adapters.stripe_gateway import StripeCardGateway
 from bridge.api.inputs import parse_selection
-from bridge.config import StripeSettings
+from bridge.config_sections import StripeSettings
 from bridge.services import cards, operator, payments, quotes
 from bridge.services.context import Context, owner
 from tests.integration.storage.conftest import create_site
