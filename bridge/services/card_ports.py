@@ -131,7 +131,7 @@ class RefundRequest:
     key: str
     invoice_id: str
     amount_minor: int
-    status: str  # pending | done | failed
+    status: str  # pending | done | failed (Stripe refused) | abandoned (never made, too old)
     refund_id: str | None
     created_at: datetime
 
@@ -199,7 +199,8 @@ class CardRepository(Protocol):
         ...
 
     def finish_refund(self, key: str, status: str, refund_id: str | None, at: datetime) -> None:
-        """The stored refund is over: `done` (recorded as `refund_id`) or `failed` (refused)."""
+        """The stored refund is over: `done` (recorded as `refund_id`), `failed` (Stripe refused
+        it) or `abandoned` (Stripe never made it and it is too old to make now)."""
         ...
 
     def add_dispute(self, dispute: DisputeRecord) -> bool:

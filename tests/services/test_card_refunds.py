@@ -170,3 +170,20 @@ def test_a_retry_asking_another_amount_finishes_the_interrupted_refund_and_makes
     assert [r["amount"] for r in _stripe_refunds(stripe_server, intent_id)] == [1000]
     assert _ledger_refunds(card_ctx) == ["-10.00"]
     assert _credit_notes(card_ctx, invoice_id) == [1000]
+
+
+def test_a_refund_stripe_never_made_is_dropped_after_a_day_not_made_late(
+    card_ctx: Context, stripe_server: LocalStripe
+) -> None:
+    invoice_id, intent_id = _paid(card_ctx, stripe_server)
+    with pytest.raises(Died):
+        card_events.refund_invoice(
+            _dies(card_ctx, after_stripe=False), invoice_id, 1000, "goodwill", OPERATOR
+        )
+    card_ctx.clock.advance(hours=25)  # type: ignore[attr-defined]
+    later = card_events.refund_invoice(card_ctx, invoice_id, 700, "another reason", OPERATOR)
+    assert later["amount_minor"] == 700
+    assert [r["amount"] for r in _stripe_refunds(stripe_server, intent_id)] == [700]
+    assert _ledger_refunds(card_ctx) == ["-7.00"]
+    with card_ctx.uow() as uow:
+        assert uow.cards.pending_refund(invoice_id) is None

@@ -61,7 +61,7 @@ class CardRefundRequestRow(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20))  # pending | done | failed
+    status: Mapped[str] = mapped_column(String(20))  # pending | done | failed | abandoned
     refund_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
