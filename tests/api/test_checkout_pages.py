@@ -878,6 +878,33 @@ def test_a_scheduled_downgrade_is_shown_and_can_be_cancelled(
     assert "result=cancelled" in done
 
 
+def test_confirming_a_scheduled_downgrade_again_shows_it_as_scheduled(
+    client: FlaskClient, fake: FakeBridge
+) -> None:
+    m = fake.memberships[3]
+    fake.memberships[3] = replace(m, sites=(Site(3, "Blog 3", Usage(posts={"post": 4})),))
+    html = _page(client, site_id=3, jti="f" * 32)
+    shown = client.post(
+        "/checkout/sites/3",
+        data={"csrf": _csrf(html), "choice": "free:1-month", "addons-for": "premium"},
+    ).text
+    form = {
+        "csrf": _csrf(shown),
+        "choice": "free:1-month",
+        "addons-for": "free",
+        "addon-extra-disk": "0",
+        "quote": _field(shown, "quote"),
+        "shown": _field(shown, "shown"),
+        "do": "confirm",
+    }
+    first = client.post("/checkout/sites/3", data=form)
+    again = client.post("/checkout/sites/3", data=form)
+    assert len(fake.commits) == 1
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert "Your change is scheduled" in client.get(again.headers["Location"]).text
+
+
 def test_the_change_page_shows_a_scheduled_change_with_a_cancel_button(
     client: FlaskClient, fake: FakeBridge
 ) -> None:
