@@ -205,14 +205,31 @@ class StripeCardGateway:
                 {
                     "payment_intent": intent_id,
                     "amount": card_amount(amount_minor, currency),
+                    "metadata": {"bridge_refund": key},
                 },
                 {"idempotency_key": key},
             )
         )
-        raw = _plain(made)
-        return Refund(
-            str(raw["id"]), minor_from_card(int(raw["amount"]), currency), str(raw["status"])
-        )
+        return _refund(_plain(made), currency)
+
+    def find_refund(self, intent_id: str, currency: str, key: str) -> Refund | None:
+        """Through the PaymentIntent's refunds, newest first, for the one with our key."""
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"payment_intent": intent_id, "limit": 100}
+            if after is not None:
+                params["starting_after"] = after
+            page = self._refunds_page(params)
+            data = list(page.get("data") or [])
+            for raw in data:
+                if (raw.get("metadata") or {}).get("bridge_refund") == key:
+                    return _refund(raw, currency)
+            if not page.get("has_more") or not data:
+                return None
+            after = str(data[-1]["id"])
+
+    def _refunds_page(self, params: dict[str, Any]) -> dict[str, Any]:
+        return _plain(_translated(lambda: self._client.v1.refunds.list(params)))  # type: ignore[arg-type]
 
     # -- webhooks -------------------------------------------------------------------------
 
@@ -225,3 +242,7 @@ class StripeCardGateway:
         raw = _plain(event)
         data = raw.get("data") or {}
         return GatewayEvent(str(raw["id"]), str(raw["type"]), dict(data.get("object") or {}))
+
+
+def _refund(raw: Mapping[str, Any], currency: str) -> Refund:
+    return Refund(str(raw["id"]), minor_from_card(int(raw["amount"]), currency), str(raw["status"]))

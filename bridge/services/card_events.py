@@ -12,10 +12,18 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
+from uuid import uuid4
 
 from bridge.domain.card_amounts import minor_from_card
-from bridge.errors import Duplicate, NotFound, PaymentGatewayError, Unprocessable
-from bridge.services.card_ports import DisputeRecord, GatewayEvent
+from bridge.domain.invoice import Invoice
+from bridge.errors import Conflict, Duplicate, NotFound, PaymentGatewayError, Unprocessable
+from bridge.services.card_ports import (
+    CardGateway,
+    DisputeRecord,
+    GatewayEvent,
+    Refund,
+    RefundRequest,
+)
 from bridge.services.cards import CLAIM_S, gateway_of, pay_by_card, record, settle_intent
 from bridge.services.context import Actor, Context
 from bridge.services.journal import audit
@@ -25,6 +33,9 @@ from bridge.services.views import InvoiceView, invoice_view
 log = logging.getLogger(__name__)
 
 STRIPE = Actor("system", name="stripe")
+# How long a refund stored as pending may still be made at Stripe on a retry (Stripe keeps an
+# idempotency key for a day); older, and not made, it is dropped.
+REFUND_KEPT = timedelta(hours=24)
 
 
 # -- webhooks ---------------------------------------------------------------------------------
@@ -195,35 +206,28 @@ def _record_refund(
 def refund_invoice(
     ctx: Context, invoice_id: str, amount_minor: int | None, reason: str, actor: Actor
 ) -> RefundView:
-    """Operator: refund a paid card invoice, whole or part; the membership is unchanged (§7)."""
+    """Operator: refund a paid card invoice, whole or part; the membership is unchanged (§7).
+
+    The refund is stored as pending, with its key, in its own transaction before Stripe is
+    asked. A retry after a crash or a failed call finds it and asks Stripe for the refund made
+    with that key before making one (Stripe's idempotency key alone is not relied on: it is
+    forgotten after a day, and localstripe ignores it); recording the refund marks it done. A
+    retry asking another amount still only finishes the interrupted refund (409); a pending
+    refund Stripe never made is dropped after REFUND_KEPT instead of being made late."""
     cards = gateway_of(ctx)
-    with ctx.uow() as uow:
-        found = uow.invoices.get(invoice_id)
-        payment = uow.cards.payment(invoice_id)
-        if found is None:
-            raise NotFound("There is no such invoice.", "invoice_not_found")
-        if found.status != "paid" or payment is None or payment.status != "succeeded":
-            raise Unprocessable(
-                f"Invoice {found.number} was not paid by card; record a refund on the balance "
-                "instead.",
-                "not_paid_by_card",
-            )
-        refunded = uow.cards.refunded_minor(invoice_id)
-    remaining = found.amount_due_minor - refunded
-    amount = remaining if amount_minor is None else amount_minor
-    if amount <= 0 or amount > remaining:
-        raise Unprocessable(
-            f"At most {remaining} minor units of invoice {found.number} can still be refunded.",
-            "refund_too_large",
+    found, intent_id, request, retry = _refund_request(ctx, invoice_id, amount_minor)
+    refund = _complete(ctx, cards, request, intent_id, found.currency, retry, actor)
+    if refund is None:  # an old pending refund Stripe never made: dropped; this one is new
+        found, intent_id, request, retry = _refund_request(ctx, invoice_id, amount_minor)
+        refund = _complete(ctx, cards, request, intent_id, found.currency, retry, actor)
+        assert refund is not None
+    if amount_minor is not None and amount_minor != request.amount_minor:
+        raise Conflict(
+            f"An interrupted refund of {request.amount_minor} minor units of invoice "
+            f"{found.number} was finished now ({refund.id}); nothing else was refunded. "
+            "Check what is left before refunding more.",
+            "earlier_refund_finished",
         )
-    assert payment.intent_id is not None
-    refund = cards.refund(
-        payment.intent_id,
-        amount,
-        found.currency,
-        key=f"bridge-refund-{invoice_id}-{refunded}-{amount}",
-    )
-    record_refund(ctx, invoice_id, refund.id, refund.amount_minor, actor, f"by {actor.label}")
     with ctx.uow() as uow:
         audit(ctx, uow, actor, "invoice.refund.reason", f"invoice:{invoice_id}", {"reason": reason})
         uow.commit()
@@ -236,6 +240,79 @@ def refund_invoice(
         "refunded_minor": after,
         "invoice": invoice_view(paid),
     }
+
+
+def _refund_request(
+    ctx: Context, invoice_id: str, amount_minor: int | None
+) -> tuple[Invoice, str, RefundRequest, bool]:
+    """The invoice's pending refund (a retry), or a new one stored before Stripe is asked:
+    (invoice, its PaymentIntent, the request, whether it is a retry)."""
+    with ctx.uow() as uow:
+        found = uow.invoices.get(invoice_id, lock=True)
+        payment = uow.cards.payment(invoice_id)
+        if found is None:
+            raise NotFound("There is no such invoice.", "invoice_not_found")
+        if found.status != "paid" or payment is None or payment.status != "succeeded":
+            raise Unprocessable(
+                f"Invoice {found.number} was not paid by card; record a refund on the balance "
+                "instead.",
+                "not_paid_by_card",
+            )
+        assert payment.intent_id is not None
+        pending = uow.cards.pending_refund(invoice_id)
+        if pending is not None:
+            return found, payment.intent_id, pending, True
+        remaining = found.amount_due_minor - uow.cards.refunded_minor(invoice_id)
+        amount = remaining if amount_minor is None else amount_minor
+        if amount <= 0 or amount > remaining:
+            raise Unprocessable(
+                f"At most {remaining} minor units of invoice {found.number} can still be refunded.",
+                "refund_too_large",
+            )
+        key = f"bridge-refund-{uuid4().hex}"
+        uow.cards.start_refund(key, invoice_id, amount, ctx.now())
+        uow.commit()
+    return (
+        found,
+        payment.intent_id,
+        RefundRequest(key, invoice_id, amount, "pending", None, ctx.now()),
+        False,
+    )
+
+
+def _complete(
+    ctx: Context,
+    cards: CardGateway,
+    request: RefundRequest,
+    intent_id: str,
+    currency: str,
+    retry: bool,
+    actor: Actor,
+) -> Refund | None:
+    """Make (or, on a retry, find) the stored refund at Stripe, record it, mark it done. A
+    pending refund older than REFUND_KEPT that Stripe never made is dropped (None), not made
+    late: the operator asking now may no longer mean it."""
+    made = cards.find_refund(intent_id, currency, request.key) if retry else None
+    if made is None and retry and request.created_at <= ctx.now() - REFUND_KEPT:
+        _finish_request(ctx, request.key, "abandoned", None)
+        return None
+    if made is None:
+        try:
+            made = cards.refund(intent_id, request.amount_minor, currency, request.key)
+        except PaymentGatewayError as exc:
+            if not exc.retryable:  # Stripe refused: it made no refund, the request is over
+                _finish_request(ctx, request.key, "failed", None)
+            raise
+    where = f"by {actor.label}"
+    record_refund(ctx, request.invoice_id, made.id, made.amount_minor, actor, where)
+    _finish_request(ctx, request.key, "done", made.id)
+    return made
+
+
+def _finish_request(ctx: Context, key: str, status: str, refund_id: str | None) -> None:
+    with ctx.uow() as uow:
+        uow.cards.finish_refund(key, status, refund_id, ctx.now())
+        uow.commit()
 
 
 # -- renewals and the reconcile pass -------------------------------------------------------------

@@ -88,7 +88,15 @@ class CardGateway(Protocol):
         """A PaymentIntent as an event carries it."""
         ...
 
-    def refund(self, intent_id: str, amount_minor: int, currency: str, key: str) -> Refund: ...
+    def refund(self, intent_id: str, amount_minor: int, currency: str, key: str) -> Refund:
+        """Refund part of a PaymentIntent; `key` is the idempotency key and goes in the refund's
+        metadata (`bridge_refund`), where `find_refund` looks for it."""
+        ...
+
+    def find_refund(self, intent_id: str, currency: str, key: str) -> Refund | None:
+        """The PaymentIntent's refund made with `key`, or None when Stripe made none."""
+        ...
+
     def verify_event(self, payload: bytes, signature: str) -> GatewayEvent:
         """Check `Stripe-Signature` over the raw body; `InvalidSignature` when it fails."""
         ...
@@ -114,6 +122,18 @@ class CardPayment:
     retries: int
     next_retry_at: datetime | None
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """An operator's refund stored before Stripe is asked for it (pending until recorded)."""
+
+    key: str
+    invoice_id: str
+    amount_minor: int
+    status: str  # pending | done | failed (Stripe refused) | abandoned (never made, too old)
+    refund_id: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -170,6 +190,19 @@ class CardRepository(Protocol):
         ...
 
     def refunded_minor(self, invoice_id: str) -> int: ...
+    def start_refund(self, key: str, invoice_id: str, amount_minor: int, at: datetime) -> None:
+        """Store an operator's refund as pending, before Stripe is asked for it."""
+        ...
+
+    def pending_refund(self, invoice_id: str) -> RefundRequest | None:
+        """The invoice's refund asked of Stripe and not yet recorded (a crash or a failure)."""
+        ...
+
+    def finish_refund(self, key: str, status: str, refund_id: str | None, at: datetime) -> None:
+        """The stored refund is over: `done` (recorded as `refund_id`), `failed` (Stripe refused
+        it) or `abandoned` (Stripe never made it and it is too old to make now)."""
+        ...
+
     def add_dispute(self, dispute: DisputeRecord) -> bool:
         """Record a dispute once: False when its id is known."""
         ...

@@ -3,7 +3,8 @@
 Refused (UmImportRefused, every reason listed) unless nothing happened on what BATCH created
 since: each membership still at the version the last import left it (no change, renewal or
 cancellation in the bridge), with no invoice, quote or ledger entry, and each
-site.created membership it emptied still as the import left it. Then the memberships go, their
+site.created membership it emptied still as the import left it. Then the memberships go with
+their billing details (receipts are never removed; such a membership has none), their
 customers too when nothing else holds them, moved sites return to their membership (which is
 active again), sites the bridge first heard of from the import are detached (the default plan's
 limits are pushed to them), and the catalog version the import made is reverted when it is still
@@ -75,6 +76,10 @@ def undo_import(ctx: Context, batch_id: int, actor: Actor, who: str) -> list[str
                     customers.add(customer)
                 uow.imports.delete_membership(int(r.bridge_id))
                 done.append(f"membership {r.bridge_id} (UM {r.source_id}) removed")
+                # Its buyer goes too (no receipt can name it: undo needs a membership without
+                # invoices), so no later membership on the same id inherits it.
+                if uow.sales_receipts.remove_buyer(int(r.bridge_id)):
+                    done.append(f"billing details of membership {r.bridge_id} removed")
         for customer in sorted(customers):
             if uow.imports.delete_customer_if_unused(customer):
                 done.append(f"customer {customer} removed")

@@ -33,7 +33,7 @@ from bridge.domain.periods import BillingOption
 from bridge.domain.proration import apply_quote, limits_of, quote_change
 from bridge.domain.quote import Quote
 from bridge.domain.tax import Tax
-from bridge.errors import NotFound, PendingChange, QuoteExpired
+from bridge.errors import NotFound, PendingChange, QuoteExpired, QuoteUsed
 from bridge.services.context import Context
 from bridge.services.records import limits_json
 from tests.wordpress.harness import new_webhook_secret
@@ -115,6 +115,7 @@ class FakeBridge:
         self.quotes: dict[str, tuple[int, Quote]] = {}
         self.used_jti: set[str] = set()
         self.commits: list[str] = []
+        self.invoice_of: dict[str, str] = {}  # a committed quote's invoice number
         self.cancelled: list[int] = []
         self.pending_invoice = False
         self.expired_quotes: set[str] = set()  # quotes past their 15 minutes
@@ -262,12 +263,16 @@ class FakeBridge:
     def commit_quote(self, quote_id: str, actor: Any, site_id: int | None = None) -> dict[str, Any]:
         quote_site, quote = self.quotes[quote_id]
         assert actor.site_id == quote_site == site_id
+        if quote_id in self.invoice_of:  # a quote is used once; the 409 names its invoice
+            number = self.invoice_of[quote_id]
+            raise QuoteUsed(invoice_id=f"id-{number}", invoice_number=number)  # type: ignore[arg-type]
         if quote_id in self.expired_quotes:
             raise QuoteExpired("This quote has expired; please ask for a new one.")
         if self.pending_invoice:
             raise PendingChange("an earlier change invoice is unpaid")
         self.commits.append(quote_id)
         invoice = {"number": f"INV-{len(self.commits):04d}", "due_now": quote.totals.due_now_minor}
+        self.invoice_of[quote_id] = invoice["number"]
         if quote.totals.due_now_minor > 0 and self.gateway == "manual":
             return {"invoice": invoice, "status": "pending_payment"}
         self.memberships[quote_site] = apply_quote(self.memberships[quote_site], quote)
@@ -643,6 +648,70 @@ def test_confirming_commits_the_shown_quote_and_goes_back_with_the_result(
     assert client.get("/checkout/sites/2").status_code == 401
 
 
+def _confirm_form(client: FlaskClient) -> dict[str, str]:
+    """The Change page's form confirming a Premium upgrade, as the browser posts it."""
+    html = _page(client)
+    shown = client.post(
+        "/checkout/sites/2",
+        data={"csrf": _csrf(html), "choice": "premium:1-month", "addons-for": "free"},
+    ).text
+    return {
+        "csrf": _csrf(shown),
+        "choice": "premium:1-month",
+        "addons-for": "premium",
+        "addon-extra-disk": "0",
+        "quote": _field(shown, "quote"),
+        "shown": _field(shown, "shown"),
+        "do": "confirm",
+    }
+
+
+def test_confirming_the_same_quote_again_shows_that_changes_confirmation(
+    client: FlaskClient, fake: FakeBridge
+) -> None:
+    form = _confirm_form(client)
+    first = client.post("/checkout/sites/2", data=form)
+    assert first.status_code == 303
+    # The owner reloads the POST (its answer was lost) or clicks twice: the same form again.
+    again = client.post("/checkout/sites/2", data=form)
+    assert fake.commits == ["q2"]
+    # That change's page, not "your membership changed": what was done, the invoice, limits.
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    page = _text(client.get(again.headers["Location"]).text)
+    assert "Done: you are now on Premium" in page
+    assert "Invoice number: INV-0001" in page
+    assert "These limits apply now." in page
+
+
+def test_confirming_an_unpaid_change_again_goes_back_to_waiting_for_its_payment(
+    client: FlaskClient, fake: FakeBridge
+) -> None:
+    fake.gateway = "manual"
+    form = _confirm_form(client)
+    first = client.post("/checkout/sites/2", data=form)
+    fake.pending_invoice = True
+    again = client.post("/checkout/sites/2", data=form)
+    assert fake.commits == ["q2"]
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    page = client.get(again.headers["Location"]).text
+    assert "Waiting for your payment" in page
+    assert "Invoice number: INV-0001" in page
+
+
+def test_confirming_again_after_the_changes_invoice_expired_changes_nothing_and_says_so(
+    client: FlaskClient, fake: FakeBridge
+) -> None:
+    fake.gateway = "manual"
+    form = _confirm_form(client)
+    client.post("/checkout/sites/2", data=form)  # its invoice was never paid, and expired
+    again = client.post("/checkout/sites/2", data=form)
+    assert again.status_code == 409
+    assert fake.commits == ["q2"] and fake.memberships[2].plan == "free"
+    assert "That page was from an earlier checkout, so nothing was changed." in again.text
+
+
 def test_confirming_after_changing_the_choice_shows_the_new_summary_instead(
     client: FlaskClient, fake: FakeBridge
 ) -> None:
@@ -807,6 +876,33 @@ def test_a_scheduled_downgrade_is_shown_and_can_be_cancelled(
     done = client.get(response.headers["Location"]).text
     assert "Your scheduled change is cancelled" in done
     assert "result=cancelled" in done
+
+
+def test_confirming_a_scheduled_downgrade_again_shows_it_as_scheduled(
+    client: FlaskClient, fake: FakeBridge
+) -> None:
+    m = fake.memberships[3]
+    fake.memberships[3] = replace(m, sites=(Site(3, "Blog 3", Usage(posts={"post": 4})),))
+    html = _page(client, site_id=3, jti="f" * 32)
+    shown = client.post(
+        "/checkout/sites/3",
+        data={"csrf": _csrf(html), "choice": "free:1-month", "addons-for": "premium"},
+    ).text
+    form = {
+        "csrf": _csrf(shown),
+        "choice": "free:1-month",
+        "addons-for": "free",
+        "addon-extra-disk": "0",
+        "quote": _field(shown, "quote"),
+        "shown": _field(shown, "shown"),
+        "do": "confirm",
+    }
+    first = client.post("/checkout/sites/3", data=form)
+    again = client.post("/checkout/sites/3", data=form)
+    assert len(fake.commits) == 1
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert "Your change is scheduled" in client.get(again.headers["Location"]).text
 
 
 def test_the_change_page_shows_a_scheduled_change_with_a_cancel_button(

@@ -1,5 +1,5 @@
 """The card gateway's tables (issue 16): the Stripe customer, one card payment per invoice,
-refunds and disputes. On the same `Base` as every other row (`models.py`)."""
+refunds (and the operator's refunds asked of Stripe) and disputes. On the same `Base` as every other row (`models.py`)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,21 @@ class CardRefundRow(Base):
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+
+
+class CardRefundRequestRow(Base):
+    """An operator's refund, stored before Stripe is asked for it: a retry after a crash asks
+    Stripe for the refund made with its key (in the refund's metadata) instead of another."""
+
+    __tablename__ = "card_refund_requests"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))  # pending | done | failed | abandoned
+    refund_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class DisputeRow(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.card_models import (
     CardPaymentRow,
+    CardRefundRequestRow,
     CardRefundRow,
     DisputeRow,
     StripeCustomerRow,
@@ -18,11 +19,18 @@ from bridge.adapters.storage.models import (
     InvoiceRow,
     MembershipRow,
 )
-from bridge.services.card_ports import CardCustomer, CardPayment, DisputeRecord, SavedCard
+from bridge.services.card_ports import (
+    CardCustomer,
+    CardPayment,
+    DisputeRecord,
+    RefundRequest,
+    SavedCard,
+)
 
 CUSTOMERS = cast(Table, StripeCustomerRow.__table__)
 PAYMENTS = cast(Table, CardPaymentRow.__table__)
 REFUNDS = cast(Table, CardRefundRow.__table__)
+REFUND_REQUESTS = cast(Table, CardRefundRequestRow.__table__)
 DISPUTES = cast(Table, DisputeRow.__table__)
 INVOICES = cast(Table, InvoiceRow.__table__)
 MEMBERSHIPS = cast(Table, MembershipRow.__table__)
@@ -226,6 +234,50 @@ class SqlCards:
             )
         ).scalar()
         return int(total or 0)
+
+    def start_refund(self, key: str, invoice_id: str, amount_minor: int, at: datetime) -> None:
+        self._s.execute(
+            insert(REFUND_REQUESTS).values(
+                key=key,
+                invoice_id=invoice_id,
+                amount_minor=amount_minor,
+                status="pending",
+                refund_id=None,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+
+    def pending_refund(self, invoice_id: str) -> RefundRequest | None:
+        row = (
+            self._s.execute(
+                select(REFUND_REQUESTS)
+                .where(
+                    REFUND_REQUESTS.c.invoice_id == invoice_id,
+                    REFUND_REQUESTS.c.status == "pending",
+                )
+                .order_by(REFUND_REQUESTS.c.created_at)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return RefundRequest(
+            key=row["key"],
+            invoice_id=row["invoice_id"],
+            amount_minor=row["amount_minor"],
+            status=row["status"],
+            refund_id=row["refund_id"],
+            created_at=row["created_at"],
+        )
+
+    def finish_refund(self, key: str, status: str, refund_id: str | None, at: datetime) -> None:
+        self._s.execute(
+            update(REFUND_REQUESTS)
+            .where(REFUND_REQUESTS.c.key == key)
+            .values(status=status, refund_id=refund_id, updated_at=at)
+        )
 
     def add_dispute(self, dispute: DisputeRecord) -> bool:
         known = self._s.execute(select(DISPUTES.c.id).where(DISPUTES.c.id == dispute.id)).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import BillingDetailsRow, Counter, ReceiptRow
@@ -183,3 +183,7 @@ class SqlSalesReceipts:
         )
         if done.rowcount == 0:
             self._s.execute(insert(DETAILS).values(membership_id=membership_id, **values))
+
+    def remove_buyer(self, membership_id: int) -> bool:
+        done = self._s.execute(delete(DETAILS).where(DETAILS.c.membership_id == membership_id))
+        return bool(done.rowcount)

@@ -7,11 +7,14 @@ invoice, and when it expires); an applied or scheduled one to the confirmation p
 once: what was done, the invoice number, the new limits and when they apply. While the site
 has not confirmed its new limits, the page's script asks `…/done/status` (a JSON fragment of
 the checkout, not the operator's API) and a "Check again" link does it without the script.
+The same Confirm posted again (a reload after a lost answer, a double click) commits nothing
+and goes where the first one went: that change's payment, its waiting page or its confirmation.
 `…/back` ends the session and goes back to the Account page with the result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import jsonify, redirect, render_template, request, url_for
@@ -19,7 +22,7 @@ from flask import jsonify, redirect, render_template, request, url_for
 from bridge.api.checkout import limits_table
 from bridge.api.checkout.facade import Offer, SiteState
 from bridge.api.checkout.i18n import Habits
-from bridge.api.checkout.pages.choice import Choice, render_change_page
+from bridge.api.checkout.pages.choice import Choice, current_choice, render_change_page
 from bridge.api.checkout.pages.plumbing import (
     RESULTS,
     Page,
@@ -36,7 +39,7 @@ from bridge.api.checkout.pages.plumbing import (
     with_result,
 )
 from bridge.api.checkout.session import CheckoutSession
-from bridge.errors import BridgeError, CatalogChanged, PendingChange, QuoteExpired
+from bridge.errors import BridgeError, CatalogChanged, PendingChange, QuoteExpired, QuoteUsed
 
 POLL_INTERVAL_MS = 1000
 
@@ -70,20 +73,59 @@ def commit(
             "Check them and confirm again."
         )
         return render_change_page(h, session, site, offer, choice, notice)
+    except QuoteUsed as exc:
+        return _committed_before(h, session, site, offer, choice, exc)
     except BridgeError as exc:
         notice = _conflict_sentence(h, exc)
         return render_change_page(h, session, site, offer, choice, notice), 409
-    status = str(outcome.get("status"))
     invoice = outcome.get("invoice") or {}
+    return _after_commit(site.site_id, str(outcome.get("status")), invoice)
+
+
+def _after_commit(site_id: int, status: str, invoice: Mapping[str, Any]) -> Page:
+    """Where a committed change goes: paying its invoice, waiting for it, or its page."""
     number = str(invoice.get("number") or invoice.get("id") or "")
     if status == "pending_payment" and gateway() == "stripe" and invoice.get("id"):
         return redirect(
-            url_for("checkout.pay", site_id=site.site_id, invoice_id=str(invoice["id"])), 303
+            url_for("checkout.pay", site_id=site_id, invoice_id=str(invoice["id"])), 303
         )
     if status == "pending_payment":
-        return redirect(url_for("checkout.pending", site_id=site.site_id, invoice=number), 303)
+        return redirect(url_for("checkout.pending", site_id=site_id, invoice=number), 303)
     result = "scheduled" if status == "scheduled" else "applied"
-    return redirect(done_url(site.site_id, result, number), 303)
+    return redirect(done_url(site_id, result, number), 303)
+
+
+def _committed_before(
+    h: Habits,
+    session: CheckoutSession,
+    site: SiteState,
+    offer: Offer,
+    choice: Choice,
+    exc: QuoteUsed,
+) -> Page:
+    """The same Confirm again (a reload of the POST whose answer was lost, a double click):
+    the page of the change that quote made, judged by the site as it is now. If the site no
+    longer shows that change (its invoice expired unpaid, another change came since), the
+    Change page as it is now, saying the quote was confirmed already."""
+    invoice = {"id": exc.details.get("invoice_id"), "number": exc.details.get("invoice_number")}
+    number = str(invoice["number"] or "")
+    if number and site.pending_invoice == number:
+        return _after_commit(site.site_id, "pending_payment", invoice)
+    scheduled = site.scheduled
+    if (
+        scheduled is not None
+        and not scheduled.cancels
+        and Choice(scheduled.plan_id or "", choice.billing, dict(scheduled.addons)).fingerprint
+        == choice.fingerprint
+    ):
+        return _after_commit(site.site_id, "scheduled", invoice)
+    if current_choice(site).fingerprint == choice.fingerprint:
+        return _after_commit(site.site_id, "applied", invoice)
+    notice = h.gettext(
+        "That page was from an earlier checkout, so nothing was changed. "
+        "Here is the page as it is now."
+    )
+    return render_change_page(h, session, site, offer, choice, notice), 409
 
 
 @blueprint.get("/sites/<int:site_id>/pending")
