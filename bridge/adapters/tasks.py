@@ -57,6 +57,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How long a tick's claim is kept: copies of a tick queued behind later ticks still find it.
+_CLAIMS_KEPT_S = 3600
+
 # A chain's mark outlives its longest wait by this much (the push's own timeouts and queue lag).
 _MARK_SLACK = timedelta(minutes=2)
 # The fan-out lease: renewed after each batch; a waiting fan-out looks again after this long.
@@ -169,8 +172,10 @@ def register_jobs(
         """`work` for the scheduler's copies of a tick: only the copy that claims it runs.
 
         A call without a tick (an operator's or a test's direct call) always runs. The claim of
-        three intervals back is deleted, so the keys stay few (a straggler that late, behind a
-        long queue, would run again: harmless, each job is idempotent).
+        an hour back (or three intervals, when longer) is deleted, so the keys stay few; a copy
+        queued behind later ticks (several processes enqueue each tick, and workers take them
+        in any order) still finds its tick's claim. Only a straggler over an hour late would
+        run again: harmless, each job is idempotent.
         """
 
         def run(tick: str | None = None) -> None:
@@ -178,7 +183,8 @@ def register_jobs(
                 if not huey.put_if_empty(tick_key(job, tick), me):
                     log.debug("tick already taken", extra={"job": job, "tick": tick})
                     return
-                old = dt.datetime.fromisoformat(tick) - timedelta(seconds=3 * every_s)
+                keep_s = max(3 * every_s, _CLAIMS_KEPT_S)
+                old = dt.datetime.fromisoformat(tick) - timedelta(seconds=keep_s)
                 huey.delete(tick_key(job, _tick_of(old, tick_s or every_s)))
                 log.info("tick ran", extra={"job": job, "tick": tick})
             work()

@@ -218,6 +218,9 @@ def test_a_commit_succeeds_with_redis_down_and_its_push_is_found_when_redis_retu
         wait_for("sites pushed", lambda: len(receiver.state.applied) == len(SITE_IDS), 60, worker)
 
         redis.stop()
+        # The commit's live push (bridge serve pushes at once) meets a failing site, so only
+        # the queue could retry it, and the queue is down: the reconcile must find it.
+        receiver.state.script.append("503")
         quote = requests.post(
             f"{server.url}/api/v1/sites/2/quotes",
             json={"plan": "premium"},

@@ -73,6 +73,23 @@ def test_three_copies_of_a_tick_run_once_and_the_next_tick_runs_again(huey: Huey
     assert runner.roll_overs == 3
 
 
+def test_a_copy_queued_behind_later_ticks_still_finds_its_claim(huey: Huey) -> None:
+    """Workers take queued copies in any order: a copy of 03:17 that runs after 03:20's (found
+    by the crash of a CI run, when claims three intervals back were deleted) must not run again;
+    claims an hour back are cleaned up."""
+    runner = CountingRunner()
+    register_jobs(huey, runner, HueyLimitsQueue(huey))  # type: ignore[arg-type]
+    early, late = roll_overs_of(huey, datetime(2026, 1, 1, 3, 17), 2)
+    huey.execute(early)
+    for task in roll_overs_of(huey, datetime(2026, 1, 1, 3, 20), 1):
+        huey.execute(task)
+    huey.execute(late)  # the straggler of 03:17
+    assert runner.roll_overs == 2
+    for task in roll_overs_of(huey, datetime(2026, 1, 1, 4, 17), 1):
+        huey.execute(task)
+    assert huey.get(tick_key("roll_over_memberships", "2026-01-01T03:17"), peek=True) is None
+
+
 def test_a_job_every_few_seconds_runs_once_per_interval_of_its_own(huey: Huey) -> None:
     """`jobs.roll_over_every_s: 5`: the scheduler checks every 5 s (a divisor of 60), every
     check queues a copy, and the copies of one 5-second interval run the job once."""
