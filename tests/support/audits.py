@@ -17,7 +17,7 @@ and import that module before calling `audit` (or pass `only=` to pick invariant
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -51,6 +51,8 @@ class AuditScope:
     conn: Connection
     received: Mapping[int, Mapping[str, Any]] | None = None
     expected_limits: Mapping[int, Any] | None = None
+    # The sites the network's view speaks for (None: every site of the database).
+    sites: Collection[int] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,12 +76,13 @@ def audit(
     received: Mapping[int, Mapping[str, Any]] | None = None,
     expected_limits: Mapping[int, Any] | None = None,
     only: Iterable[str] | None = None,
+    sites: Collection[int] | None = None,
 ) -> dict[str, list[str]]:
     """Run the invariants in one read transaction; {name: violations} for those that fail."""
     names = list(only) if only is not None else list(REGISTRY)
     failures: dict[str, list[str]] = {}
     with engine.connect() as conn, conn.begin():
-        scope = AuditScope(conn, received, expected_limits)
+        scope = AuditScope(conn, received, expected_limits, sites)
         for name in names:
             problems = REGISTRY[name](scope)
             if problems:
@@ -241,6 +244,8 @@ def sites_converge(scope: AuditScope) -> list[str]:
     problems = []
     for r in rows:
         site = r["site_id"]
+        if scope.sites is not None and site not in scope.sites:
+            continue
         got = scope.received.get(site)
         if r["applied_version"] != r["desired_version"]:
             problems.append(
