@@ -1,0 +1,92 @@
+"""The notices table on SQLAlchemy Core (`services.notice_ports.NoticeRepository`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from bridge.adapters.storage.notice_models import NoticeRow
+from bridge.services.notice_ports import NoticeRecord
+
+NOTICES = cast(Table, NoticeRow.__table__)
+
+
+def _record(row: RowMapping) -> NoticeRecord:
+    return NoticeRecord(
+        id=row["id"],
+        membership_id=row["membership_id"],
+        site_id=int(row["site_id"]),
+        kind=row["kind"],
+        document=dict(row["document"]),
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+        attempts=int(row["attempts"]),
+        last_error=row["last_error"],
+        dead=bool(row["dead"]),
+    )
+
+
+class SqlNotices:
+    def __init__(self, session: Connection) -> None:
+        self._s = session
+
+    def add(
+        self,
+        notice_id: str,
+        membership_id: int,
+        site_id: int,
+        kind: str,
+        document: Mapping[str, Any],
+        at: datetime,
+    ) -> bool:
+        if self._s.execute(select(NOTICES.c.id).where(NOTICES.c.id == notice_id)).first():
+            return False
+        self._s.execute(
+            insert(NOTICES).values(
+                id=notice_id,
+                membership_id=membership_id,
+                site_id=site_id,
+                kind=kind,
+                document=dict(document),
+                created_at=at,
+                attempts=0,
+                dead=False,
+            )
+        )
+        return True
+
+    def unsent_of_site(self, site_id: int, include_dead: bool = False) -> list[NoticeRecord]:
+        query = select(NOTICES).where(NOTICES.c.sent_at.is_(None), NOTICES.c.site_id == site_id)
+        if not include_dead:
+            query = query.where(NOTICES.c.dead.is_(False))
+        rows = self._s.execute(query.order_by(NOTICES.c.created_at, NOTICES.c.id)).mappings()
+        return [_record(r) for r in rows]
+
+    def sites_with_unsent(self, include_dead: bool = False) -> list[int]:
+        query = select(NOTICES.c.site_id).where(NOTICES.c.sent_at.is_(None)).distinct()
+        if not include_dead:
+            query = query.where(NOTICES.c.dead.is_(False))
+        return sorted(int(s) for s in self._s.execute(query).scalars())
+
+    def mark_sent(self, notice_id: str, at: datetime) -> None:
+        self._s.execute(
+            update(NOTICES)
+            .where(NOTICES.c.id == notice_id)
+            .values(sent_at=at, last_error=None, dead=False)
+        )
+
+    def record_failure(self, notice_ids: Sequence[str], error: str, dead: bool) -> None:
+        if notice_ids:
+            self._s.execute(
+                update(NOTICES)
+                .where(NOTICES.c.id.in_(list(notice_ids)))
+                .values(attempts=NOTICES.c.attempts + 1, last_error=error[:500], dead=dead)
+            )
+
+    def latest(self, limit: int) -> list[NoticeRecord]:
+        query = select(NOTICES).order_by(NOTICES.c.created_at.desc(), NOTICES.c.id).limit(limit)
+        return [_record(r) for r in self._s.execute(query).mappings()]

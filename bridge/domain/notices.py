@@ -1,0 +1,91 @@
+"""Notices to a membership's owner: which ones a change of the membership causes (pure).
+
+The bridge records each notice in the transaction of the event that causes it, under a stable
+id (the same event never makes two), and pushes it to the plugin, which mails the owner in the
+owner's language. The 80 % visits notice is the plugin's own (it owns the visit counts); the
+bridge only tells it whether that notice is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bridge.domain.membership import Membership
+
+# Every kind, in the order of config.yaml's `notices:` section (all on by default).
+KINDS = (
+    "change_applied",
+    "change_scheduled",
+    "payment_received",
+    "refund_issued",
+    "balance_credited",
+    "past_due",
+    "fallback",
+    "visits_80",
+)
+BRIDGE_KINDS = KINDS[:-1]  # the plugin notices the last one itself
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice: `key` makes its id unique for the event (a version, a receipt number)."""
+
+    kind: str
+    key: str
+    data: dict[str, Any]
+
+
+def _when(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def membership_notices(before: Membership, after: Membership, fallback_plan: str) -> list[Notice]:
+    """The notices a write of `after` over `before` causes (one transaction, one version)."""
+    key = f"v{after.version}"
+    out: list[Notice] = []
+    fell_back = (
+        before.status == "past_due" and after.status != "past_due" and after.plan == fallback_plan
+    )
+    if fell_back and before.plan != after.plan:
+        out.append(Notice("fallback", key, {"plan": after.plan, "from_plan": before.plan}))
+    elif (before.plan, before.billing, before.addon_quantities()) != (
+        after.plan,
+        after.billing,
+        after.addon_quantities(),
+    ):
+        out.append(Notice("change_applied", key, {"plan": after.plan, "from_plan": before.plan}))
+    scheduled = after.scheduled_change
+    if scheduled is not None and scheduled != before.scheduled_change:
+        out.append(
+            Notice(
+                "change_scheduled",
+                key,
+                {
+                    "plan": scheduled.plan,
+                    "effective_at": _when(scheduled.effective_at),
+                    "cancels": scheduled.cancels,
+                },
+            )
+        )
+    if after.status == "past_due" and before.status != "past_due":
+        out.append(Notice("past_due", key, {"plan": after.plan}))
+    credited = after.balance_minor - before.balance_minor
+    if (
+        credited > 0
+        and not out
+        and (before.plan, before.addon_quantities()) == (after.plan, after.addon_quantities())
+    ):
+        out.append(
+            Notice(
+                "balance_credited",
+                key,
+                {
+                    "amount_minor": credited,
+                    "balance_minor": after.balance_minor,
+                    "currency": after.currency,
+                },
+            )
+        )
+    return out

@@ -1,0 +1,100 @@
+"""Notices to a membership's owner: recorded with the event that causes them, pushed to the
+plugin (which mails the owner with `wp_mail`, in the owner's language).
+
+Each notice is recorded inside the transaction of its event, under a stable id (kind, membership
+and the membership's version, or the receipt's number), so a retried transaction or webhook never
+makes a second one. Every event that makes a notice also gives the membership's sites a new limits
+document, so the notice goes with that push: `PushRunner.push_site` sends a site's unsent notices
+after its limits document, under the same retries, dead state and reconcile. The plugin remembers
+the ids it has mailed, so a retried push never mails twice. The operator turns each kind on or off
+(config.yaml `notices:`); a kind that is off is not recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bridge.domain.documents import instant
+from bridge.domain.membership import Membership
+from bridge.domain.notices import Notice, membership_notices
+from bridge.domain.receipt import Receipt
+from bridge.services.context import Context
+from bridge.services.notice_ports import NoticeRecord
+from bridge.services.ports import UnitOfWork
+
+
+def note(ctx: Context, uow: UnitOfWork, membership_id: int, notice: Notice) -> str | None:
+    """Record `notice` for the owner of the membership (on its first live site); its id, or None
+    when the kind is off or the membership has no live site."""
+    if not ctx.settings.notices.on(notice.kind):
+        return None
+    sites = uow.sites.live_of(membership_id)
+    if not sites:
+        return None
+    site = sites[0]
+    notice_id = f"{notice.kind}-m{membership_id}-{notice.key}"
+    document: dict[str, Any] = {
+        "id": notice_id,
+        "kind": notice.kind,
+        "site_id": site.id,
+        "user_id": site.owner_user_id,
+        "email": site.owner_email,
+        "locale": site.owner_locale,
+        "issued_at": instant(ctx.now()),
+        "data": dict(notice.data),
+    }
+    uow.notices.add(notice_id, membership_id, site.id, notice.kind, document, ctx.now())
+    return notice_id
+
+
+def note_membership_change(
+    ctx: Context, uow: UnitOfWork, membership_id: int, before: Membership, after: Membership
+) -> None:
+    """The notices a write of the membership causes (change applied or scheduled, past due,
+    moved to the fallback plan, payment credited to the balance)."""
+    for notice in membership_notices(before, after, ctx.settings.fallback_plan):
+        note(ctx, uow, membership_id, notice)
+
+
+def note_receipt(ctx: Context, uow: UnitOfWork, receipt: Receipt) -> None:
+    """Payment received (a receipt) or refund issued (a credit note)."""
+    data: dict[str, Any] = {
+        "number": receipt.number,
+        "invoice_number": receipt.invoice_number,
+        "amount_minor": receipt.total_minor,
+        "currency": receipt.currency,
+    }
+    if receipt.kind == "receipt":
+        notice = Notice("payment_received", f"r{receipt.number}", data)
+    else:
+        data["receipt_number"] = receipt.receipt_number
+        notice = Notice("refund_issued", f"c{receipt.number}", data)
+    note(ctx, uow, receipt.membership_id, notice)
+
+
+def unsent_notices(ctx: Context, site_id: int, include_dead: bool = False) -> list[NoticeRecord]:
+    with ctx.uow() as uow:
+        return uow.notices.unsent_of_site(site_id, include_dead)
+
+
+def notice_sent(ctx: Context, notice_id: str) -> None:
+    with ctx.uow() as uow:
+        uow.notices.mark_sent(notice_id, ctx.now())
+        uow.commit()
+
+
+def notices_failed(ctx: Context, notice_ids: Sequence[str], error: str, dead: bool) -> None:
+    with ctx.uow() as uow:
+        uow.notices.record_failure(notice_ids, error, dead)
+        uow.commit()
+
+
+def latest_notices(ctx: Context, limit: int = 50) -> list[NoticeRecord]:
+    with ctx.uow() as uow:
+        return uow.notices.latest(limit)
+
+
+def notice_switches(ctx: Context) -> Mapping[str, bool]:
+    """What the pushed limits document tells the plugin about the notices it sends itself."""
+    return {"visits_80": ctx.settings.notices.on("visits_80")}
