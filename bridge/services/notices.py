@@ -17,6 +17,7 @@ from typing import Any
 
 from bridge.domain.documents import instant
 from bridge.domain.membership import Membership
+from bridge.domain.money import format_amount
 from bridge.domain.notices import Notice, membership_notices
 from bridge.domain.receipt import Receipt
 from bridge.services.context import Context
@@ -33,6 +34,14 @@ def note(ctx: Context, uow: UnitOfWork, membership_id: int, notice: Notice) -> s
     if not sites:
         return None
     site = sites[0]
+    data = dict(notice.data)
+    for key in ("plan", "from_plan"):  # the plans by the names the owner knows them by
+        if isinstance(data.get(key), str):
+            product = ctx.catalog.get(data[key])
+            data[f"{key}_name"] = product.name if product is not None else data[key]
+    for key in ("amount_minor", "balance_minor"):  # amounts as decimal text, as in documents
+        if isinstance(data.get(key), int) and isinstance(data.get("currency"), str):
+            data[key.removesuffix("_minor")] = format_amount(data[key], data["currency"])
     notice_id = f"{notice.kind}-m{membership_id}-{notice.key}"
     document: dict[str, Any] = {
         "id": notice_id,
@@ -42,7 +51,7 @@ def note(ctx: Context, uow: UnitOfWork, membership_id: int, notice: Notice) -> s
         "email": site.owner_email,
         "locale": site.owner_locale,
         "issued_at": instant(ctx.now()),
-        "data": dict(notice.data),
+        "data": data,
     }
     uow.notices.add(notice_id, membership_id, site.id, notice.kind, document, ctx.now())
     return notice_id

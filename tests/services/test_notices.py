@@ -41,6 +41,8 @@ def test_an_upgrade_records_change_applied_and_payment_received_for_the_owner(
     assert paid["data"]["number"] == 1 and paid["data"]["amount_minor"] > 0
     applied = found["change_applied"].document["data"]
     assert (applied["plan"], applied["from_plan"]) == ("premium", "free")
+    assert (applied["plan_name"], applied["from_plan_name"]) == ("Premium", "Free")
+    assert paid["data"]["amount"] == "29.00" and paid["data"]["currency"] == "USD"
 
 
 def test_a_downgrade_at_end_of_term_records_change_scheduled_with_its_date(

@@ -1,0 +1,150 @@
+"""Notices (issue 17) through the real plugin: signed pushes to /bridge/v1/notices, mailed with
+wp_mail through PHPMailer to a real SMTP server (aiosmtpd) this module starts on loopback."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from bridge.adapters.wordpress import PushRejected, RestLimitsPusher, XmlRpcLimitsPusher
+from tests.support.ports import free_port
+from tests.wordpress.harness import Site, WordPressNetwork
+
+
+class Inbox:
+    """aiosmtpd's handler: every message it is given, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture(scope="module")
+def smtp(wp_network: WordPressNetwork) -> Iterator[Inbox]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    wp_network.route_mail_to(port)
+    try:
+        yield inbox
+    finally:
+        wp_network.route_mail_to(None)
+        controller.stop()
+
+
+@pytest.fixture
+def pusher(bridge_secret: str) -> Iterator[RestLimitsPusher]:
+    with RestLimitsPusher(bridge_secret, timeout_s=30.0) as p:
+        yield p
+
+
+def _notice(site: Site, kind: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"{kind}-m{site.blog_id}-{key}-{time.monotonic_ns()}",
+        "kind": kind,
+        "site_id": site.blog_id,
+        "user_id": site.owner_id,
+        "email": site.owner_email,
+        "locale": None,
+        "issued_at": datetime.now(UTC).isoformat(),
+        "data": data,
+    }
+
+
+CHANGE = {"plan": "premium", "plan_name": "Premium", "from_plan": "free", "from_plan_name": "Free"}
+PAYMENT = {"number": 7, "invoice_number": 12, "amount_minor": 2900, "amount": "29.00"}
+
+
+def _text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def _push(pusher: RestLimitsPusher, network: WordPressNetwork, doc: dict[str, Any]) -> None:
+    pusher.push_notice(network.url, doc, datetime.now(UTC), doc["id"])
+
+
+@pytest.mark.parametrize(
+    ("locale", "changed", "paid", "money"),
+    [
+        ("en_US", "Your plan is now Premium", "Payment received: receipt 7", "NOK29.00"),
+        ("nb_NO", "Planen din er nå Premium", "Betaling mottatt: kvittering 7", "29.00\u00a0kr"),
+    ],
+)
+def test_change_applied_and_payment_received_reach_the_owner_in_their_language(
+    wp_network: WordPressNetwork,
+    smtp: Inbox,
+    pusher: RestLimitsPusher,
+    locale: str,
+    changed: str,
+    paid: str,
+    money: str,
+) -> None:
+    site = wp_network.create_site(wp_network.next_slug(f"notice{locale[:2]}"), owner_locale=locale)
+    _push(pusher, wp_network, _notice(site, "change_applied", "v3", CHANGE))
+    _push(
+        pusher, wp_network, _notice(site, "payment_received", "r7", PAYMENT | {"currency": "NOK"})
+    )
+    mails = smtp.to(site.owner_email)
+    assert [m["Subject"] for m in mails] == [changed, paid]
+    account = f"{site.url}wp-admin/admin.php?page=plan-bridge-account"
+    for mail in mails:
+        assert account in _text(mail)
+        assert "token" not in _text(mail)  # only the Account page, never a bearer link
+    assert money in _text(mails[1])
+
+
+def test_a_retried_notice_push_sends_one_mail(
+    wp_network: WordPressNetwork, wp_site: Site, smtp: Inbox, pusher: RestLimitsPusher
+) -> None:
+    doc = _notice(wp_site, "past_due", "v4", {"plan": "premium", "plan_name": "Premium"})
+    for _ in range(3):
+        _push(pusher, wp_network, doc)
+    [mail] = smtp.to(wp_site.owner_email)
+    assert mail["Subject"] == "Your renewal is past due"
+    log = wp_network.eval_php(
+        "echo wp_json_encode( get_site_option( 'plan_bridge_notices_sent' ) );"
+    )
+    assert doc["id"] in log
+
+
+def test_a_notice_over_xmlrpc_is_mailed_once_too(
+    wp_network: WordPressNetwork, wp_site: Site, smtp: Inbox, bridge_secret: str
+) -> None:
+    doc = _notice(wp_site, "refund_issued", "c2", PAYMENT | {"currency": "USD", "number": 2})
+    xmlrpc = XmlRpcLimitsPusher(bridge_secret, timeout_s=30.0)
+    xmlrpc.push_notice(wp_network.url, doc, datetime.now(UTC), doc["id"])
+    xmlrpc.push_notice(wp_network.url, doc, datetime.now(UTC), doc["id"])
+    [mail] = smtp.to(wp_site.owner_email)
+    assert mail["Subject"] == "Refund issued: credit note 2"
+
+
+def test_an_unsigned_notice_is_refused_and_mails_nothing(
+    wp_network: WordPressNetwork, wp_site: Site, smtp: Inbox
+) -> None:
+    doc = _notice(wp_site, "fallback", "v9", CHANGE)
+    with (
+        RestLimitsPusher("whsec_" + "QUJD" * 11, timeout_s=30.0) as wrong,
+        pytest.raises(PushRejected) as refused,
+    ):
+        _push(wrong, wp_network, doc)
+    assert refused.value.status == 401
+    assert smtp.to(wp_site.owner_email) == []
