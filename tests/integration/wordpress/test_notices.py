@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+import requests
 from aiosmtpd.controller import Controller
 
 from bridge.adapters.wordpress import PushRejected, RestLimitsPusher, XmlRpcLimitsPusher
@@ -148,3 +150,40 @@ def test_an_unsigned_notice_is_refused_and_mails_nothing(
         _push(wrong, wp_network, doc)
     assert refused.value.status == 401
     assert smtp.to(wp_site.owner_email) == []
+
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+
+
+_browsers = itertools.count(1)
+
+
+def _visit_from_new_browsers(url: str, count: int) -> None:
+    """Visits counted apart: a visitor is its address and browser (User-Agent)."""
+    for _ in range(count):
+        with (
+            requests.Session() as browser,
+            browser.get(
+                url, headers={"User-Agent": f"{BROWSER} Test/{next(_browsers)}"}, timeout=30
+            ) as response,
+        ):
+            assert response.status_code == 200
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_plugin_notices_80_percent_of_the_visits_once_a_month_when_on(
+    plugin: Any, smtp: Inbox, on: bool
+) -> None:
+    doc = plugin.document({"visits": 5}, plugin.next_version())
+    doc["notices"] = {"visits_80": on}
+    plugin.rest.push_site(plugin.site.url, doc, datetime.now(UTC), f"v80-{time.monotonic_ns()}")
+    _visit_from_new_browsers(plugin.site.url, 3)
+    assert smtp.to(plugin.site.owner_email) == []
+    _visit_from_new_browsers(plugin.site.url, 2)  # 4 of 5: 80 %, then 5 of 5
+    mails = smtp.to(plugin.site.owner_email)
+    if not on:
+        assert mails == []
+        return
+    [mail] = mails
+    assert mail["Subject"] == "Your site has used 80 % of this month's visits"
+    assert "4 of its 5 visits" in _text(mail)
