@@ -152,3 +152,12 @@ def test_the_console_lists_a_periods_receipts_and_exports_them_as_csv(app: Flask
     assert "Receipt 1" in shown and "Nettverket AS" in shown
     detail = client.get("/admin/memberships/1").get_data(as_text=True)
     assert "/admin/receipts/credit_note/1" in detail and "/admin/receipts/receipt/1" in detail
+
+
+def test_the_console_lists_the_notices_and_which_kinds_are_on(app: Flask) -> None:
+    html = signed_in(app).get("/admin/notices").get_data(as_text=True)
+    switches = html[html.index('id="notice-switches"') : html.index('id="notices"')]
+    assert "<code>payment_received</code></td><td>on" in switches
+    listed = html[html.index('id="notices"') :]
+    assert "payment_received-m" in listed and "change_applied-m" in listed
+    assert "waiting" in listed  # the test app's pusher never reached a plugin

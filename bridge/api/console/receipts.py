@@ -1,5 +1,6 @@
 """The console's receipts: a period's receipts and credit notes, each one as the owner sees it,
-and the period as CSV for the accountant (cells a spreadsheet would run are escaped)."""
+and the period as CSV for the accountant (cells a spreadsheet would run are escaped); and the
+notices to owners (which kinds are on, the latest ones and whether the plugin has them)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from bridge.api.checkout.receipt_view import receipt_page
 from bridge.api.console.pages import Page, _ctx, _page, _problem, blueprint, signed_in
 from bridge.domain.errors import BridgeError
 from bridge.domain.money import format_amount
+from bridge.domain.notices import KINDS as NOTICE_KINDS
 from bridge.domain.receipt import Receipt
-from bridge.services import receipts
+from bridge.services import notices, receipts
 
 
 def _day(name: str, default: date) -> date:
@@ -85,3 +87,11 @@ def receipt_document(kind: str, number: int) -> Page:
     return render_template(
         "checkout/receipt.html", h=h, _=h.gettext, r=receipt_page(h, found, names)
     )
+
+
+@blueprint.get("/notices")
+@signed_in
+def notices_list() -> Page:
+    ctx = _ctx()
+    switches = {kind: ctx.settings.notices.on(kind) for kind in NOTICE_KINDS}
+    return _page("notices.html", switches=switches, notices=notices.latest_notices(ctx, 100))
