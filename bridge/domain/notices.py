@@ -9,7 +9,7 @@ bridge only tells it whether that notice is on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.domain.membership import Membership
@@ -23,6 +23,8 @@ KINDS = (
     "balance_credited",
     "past_due",
     "fallback",
+    "renewal_coming",
+    "trial_ending",
     "visits_80",
 )
 BRIDGE_KINDS = KINDS[:-1]  # the plugin notices the last one itself
@@ -89,3 +91,26 @@ def membership_notices(before: Membership, after: Membership, fallback_plan: str
             )
         )
     return out
+
+
+RENEWAL_LEAD = timedelta(days=7)
+TRIAL_LEAD = timedelta(days=3)
+
+
+def renewal_notice_at(m: Membership) -> datetime | None:
+    """When the owner hears that the period renews: 7 days before its end, or half the period
+    before for periods shorter than two weeks; None without an end or when nothing renews."""
+    if m.period_end is None or m.status not in ("active", "trialing"):
+        return None
+    if m.scheduled_change is not None and m.scheduled_change.cancels:
+        return None
+    period = m.period_end - m.period_start
+    lead = RENEWAL_LEAD if period >= 2 * RENEWAL_LEAD else period / 2
+    return m.period_end - lead
+
+
+def trial_notice_at(m: Membership) -> datetime | None:
+    """When the owner hears that the trial ends: 3 days before (None: not in a trial)."""
+    if m.status != "trialing" or m.trial_end is None:
+        return None
+    return m.trial_end - TRIAL_LEAD

@@ -13,12 +13,21 @@ the ids it has mailed, so a retried push never mails twice. The operator turns e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bridge.domain.documents import instant
+from bridge.domain.lifecycle import renew
 from bridge.domain.membership import Membership
 from bridge.domain.money import format_amount
-from bridge.domain.notices import Notice, membership_notices
+from bridge.domain.notices import (
+    RENEWAL_LEAD,
+    TRIAL_LEAD,
+    Notice,
+    membership_notices,
+    renewal_notice_at,
+    trial_notice_at,
+)
 from bridge.domain.receipt import Receipt
 from bridge.services.context import Context
 from bridge.services.notice_ports import NoticeRecord
@@ -107,3 +116,64 @@ def latest_notices(ctx: Context, limit: int = 50) -> list[NoticeRecord]:
 def notice_switches(ctx: Context) -> Mapping[str, bool]:
     """What the pushed limits document tells the plugin about the notices it sends itself."""
     return {"visits_80": ctx.settings.notices.on("visits_80")}
+
+
+def note_coming(ctx: Context, at: datetime) -> int:
+    """Renewal coming (7 days before the period ends; half the period before for periods
+    shorter than two weeks; the amount with tax) and trial ending (3 days before): recorded once
+    per period (the id holds the period's end), pushed at once. The number recorded."""
+    on = ctx.settings.notices.on
+    renewal_until = at + RENEWAL_LEAD if on("renewal_coming") else None
+    trial_until = at + TRIAL_LEAD if on("trial_ending") else None
+    if renewal_until is None and trial_until is None:
+        return 0
+    with ctx.uow() as uow:
+        candidates = uow.notices.coming(at, renewal_until, trial_until)
+    recorded = 0
+    for membership_id in candidates:
+        with ctx.uow() as uow:
+            m = uow.memberships.get(membership_id)
+            notices = [n for n in (_renewal(ctx, m, at), _trial(m, at)) if n is not None]
+            made = [note(ctx, uow, membership_id, n) for n in notices]
+            for site in uow.sites.live_of(membership_id)[:1]:
+                if any(made):
+                    state = uow.limits.get(site.id)
+                    uow.push_after_commit(site.id, 0 if state is None else state.desired_version)
+            uow.commit()
+        recorded += sum(1 for x in made if x)
+    return recorded
+
+
+def _renewal(ctx: Context, m: Membership, at: datetime) -> Notice | None:
+    when = renewal_notice_at(m)
+    if when is None or m.period_end is None or not when <= at < m.period_end:
+        return None
+    renewal = renew(ctx.catalog, m, m.period_end, ctx.tax)
+    if renewal is None:
+        return None
+    # The renewal invoice's amount with its tax, before the balance pays part of it.
+    gross = renewal.totals.due_now_minor + renewal.totals.balance_applied_minor
+    if gross <= 0:
+        return None
+    return Notice(
+        "renewal_coming",
+        f"p{instant(m.period_end)}",
+        {
+            "plan": renewal.membership.plan,
+            "renews_at": instant(m.period_end),
+            "amount_minor": gross,
+            "due_minor": renewal.totals.due_now_minor,
+            "currency": m.currency,
+        },
+    )
+
+
+def _trial(m: Membership, at: datetime) -> Notice | None:
+    when = trial_notice_at(m)
+    if when is None or m.trial_end is None or not when <= at < m.trial_end:
+        return None
+    return Notice(
+        "trial_ending",
+        f"t{instant(m.trial_end)}",
+        {"plan": m.plan, "trial_end": instant(m.trial_end)},
+    )

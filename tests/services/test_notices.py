@@ -4,6 +4,7 @@ limits document under the push runner's retries, on real SQLite."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,3 +181,46 @@ def test_a_notices_setting_that_is_not_a_switch_names_the_file_and_field(tmp_pat
     with pytest.raises(ConfigError) as error:
         load_settings({}, path, require_secrets=False)
     assert str(path) in str(error.value) and "notices.past_due" in str(error.value)
+
+
+def test_renewal_coming_is_noticed_once_7_days_before_with_the_amount_and_tax(
+    make_ctx: Callable[..., Context], clock: FakeClock
+) -> None:
+    from bridge.domain.tax import Tax
+
+    ctx = make_ctx(tax=Tax("MVA", "25", "exclusive"))
+    create_site(ctx)
+    _commit(ctx, "premium")  # 2026-04-01, monthly: renews 2026-05-01
+    clock.set(datetime(2026, 4, 23, 23, tzinfo=UTC))
+    renewals.roll_over(ctx)
+    assert "renewal_coming" not in _kinds(ctx)
+    clock.set(datetime(2026, 4, 24, 0, 1, tzinfo=UTC))
+    renewals.roll_over(ctx)
+    renewals.roll_over(ctx)
+    [coming] = [n for n in notices.latest_notices(ctx) if n.kind == "renewal_coming"]
+    data = coming.document["data"]
+    assert data["renews_at"] == "2026-05-01T00:00:00Z"
+    assert (data["amount"], data["plan_name"]) == ("36.25", "Premium")  # 29.00 + 25 % MVA
+    assert coming.id.endswith("p2026-05-01T00:00:00Z")
+
+
+def test_a_short_period_hears_of_its_renewal_half_a_period_before() -> None:
+    from bridge.domain.membership import Membership
+    from bridge.domain.notices import renewal_notice_at, trial_notice_at
+
+    start = datetime(2026, 4, 1, tzinfo=UTC)
+    weekly = Membership(
+        plan="premium",
+        billing=None,  # type: ignore[arg-type]  (not read here)
+        plan_price_minor=900,
+        status="active",
+        anchor=start,
+        period_start=start,
+        period_end=datetime(2026, 4, 8, tzinfo=UTC),
+    )
+    assert renewal_notice_at(weekly) == datetime(2026, 4, 4, 12, tzinfo=UTC)
+    monthly = replace(weekly, period_end=datetime(2026, 5, 1, tzinfo=UTC))
+    assert renewal_notice_at(monthly) == datetime(2026, 4, 24, tzinfo=UTC)
+    trial = replace(monthly, status="trialing", trial_end=datetime(2026, 4, 15, tzinfo=UTC))
+    assert trial_notice_at(trial) == datetime(2026, 4, 12, tzinfo=UTC)
+    assert trial_notice_at(monthly) is None

@@ -249,6 +249,18 @@ class Bridge_Notices {
 				/* translators: 1: the previous plan, 2: the fallback plan. */
 				$text = sprintf( __( 'The renewal of your %1$s plan was not paid in time, so your membership moved to the %2$s plan.', 'plan-bridge' ), $from, $plan );
 				break;
+			case 'renewal_coming':
+				$when    = isset( $d['renews_at'] ) ? substr( (string) $d['renews_at'], 0, 10 ) : '';
+				$subject = __( 'Your membership renews soon', 'plan-bridge' );
+				/* translators: 1: plan name, 2: date (YYYY-MM-DD), 3: amount with currency and tax. */
+				$text = sprintf( __( 'Your %1$s plan renews on %2$s for %3$s (tax included). You can change or cancel it on the Account page before then.', 'plan-bridge' ), $plan, $when, $money( 'amount' ) );
+				break;
+			case 'trial_ending':
+				$when    = isset( $d['trial_end'] ) ? substr( (string) $d['trial_end'], 0, 10 ) : '';
+				$subject = __( 'Your trial ends soon', 'plan-bridge' );
+				/* translators: 1: plan name, 2: date (YYYY-MM-DD). */
+				$text = sprintf( __( 'Your trial of the %1$s plan ends on %2$s. See your membership and its next billing date on the Account page.', 'plan-bridge' ), $plan, $when );
+				break;
 			default: // visits_80.
 				/* translators: %s: a share of the month's visits, "80 %". */
 				$subject = sprintf( __( 'Your site has used %s of this month\'s visits', 'plan-bridge' ), '80 %' );

@@ -6,13 +6,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, and_, exists, false, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
+from bridge.adapters.storage.models import MembershipRow
 from bridge.adapters.storage.notice_models import NoticeRow
 from bridge.services.notice_ports import NoticeRecord
 
 NOTICES = cast(Table, NoticeRow.__table__)
+MEMBERSHIPS = cast(Table, MembershipRow.__table__)
 
 
 def _record(row: RowMapping) -> NoticeRecord:
@@ -90,3 +92,37 @@ class SqlNotices:
     def latest(self, limit: int) -> list[NoticeRecord]:
         query = select(NOTICES).order_by(NOTICES.c.created_at.desc(), NOTICES.c.id).limit(limit)
         return [_record(r) for r in self._s.execute(query).mappings()]
+
+    def coming(
+        self, at: datetime, renewal_until: datetime | None, trial_until: datetime | None
+    ) -> list[int]:
+        m = MEMBERSHIPS
+
+        def unsent(kind: str) -> Any:
+            return ~exists().where(
+                NOTICES.c.membership_id == m.c.id,
+                NOTICES.c.kind == kind,
+                NOTICES.c.created_at >= m.c.period_start,
+            )
+
+        renewal = (
+            and_(m.c.period_end > at, m.c.period_end <= renewal_until, unsent("renewal_coming"))
+            if renewal_until is not None
+            else false()
+        )
+        trial = (
+            and_(
+                m.c.status == "trialing",
+                m.c.trial_end > at,
+                m.c.trial_end <= trial_until,
+                unsent("trial_ending"),
+            )
+            if trial_until is not None
+            else false()
+        )
+        query = (
+            select(m.c.id)
+            .where(m.c.status.in_(("active", "trialing")), or_(renewal, trial))
+            .order_by(m.c.id)
+        )
+        return [int(x) for x in self._s.execute(query).scalars()]

@@ -187,3 +187,14 @@ def test_the_plugin_notices_80_percent_of_the_visits_once_a_month_when_on(
     [mail] = mails
     assert mail["Subject"] == "Your site has used 80 % of this month's visits"
     assert "4 of its 5 visits" in _text(mail)
+
+
+def test_renewal_coming_tells_the_date_and_the_amount_with_tax_in_norwegian(
+    wp_network: WordPressNetwork, smtp: Inbox, pusher: RestLimitsPusher
+) -> None:
+    site = wp_network.create_site(wp_network.next_slug("renewalnb"), owner_locale="nb_NO")
+    data = {"plan_name": "Premium", "renews_at": "2026-05-01T00:00:00Z", "amount": "362.50"}
+    _push(pusher, wp_network, _notice(site, "renewal_coming", "p1", data | {"currency": "NOK"}))
+    [mail] = smtp.to(site.owner_email)
+    assert mail["Subject"] == "Medlemskapet ditt fornyes snart"
+    assert "2026-05-01" in _text(mail) and "362.50\u00a0kr (avgift inkludert)" in _text(mail)
