@@ -25,6 +25,7 @@ KINDS = (
     "fallback",
     "renewal_coming",
     "trial_ending",
+    "payment_failed",
     "visits_80",
 )
 BRIDGE_KINDS = KINDS[:-1]  # the plugin notices the last one itself

@@ -177,3 +177,24 @@ def _trial(m: Membership, at: datetime) -> Notice | None:
         f"t{instant(m.trial_end)}",
         {"plan": m.plan, "trial_end": instant(m.trial_end)},
     )
+
+
+def note_payment_failed(
+    ctx: Context, uow: UnitOfWork, invoice_id: str, attempt: int, retry_at: datetime | None
+) -> None:
+    """A renewal charged on the saved card failed: how much, and that the owner can pay it or
+    replace the card on the Account page (one notice per attempt)."""
+    invoice = uow.invoices.get(invoice_id)
+    if invoice is None:
+        return
+    data: dict[str, Any] = {
+        "invoice_number": invoice.number,
+        "amount_minor": invoice.amount_due_minor,
+        "currency": invoice.currency,
+        "retry_at": instant(retry_at),
+    }
+    notice = Notice("payment_failed", f"i{invoice.number}-a{attempt}", data)
+    if note(ctx, uow, invoice.membership_id, notice) is not None:
+        for site in uow.sites.live_of(invoice.membership_id)[:1]:
+            state = uow.limits.get(site.id)
+            uow.push_after_commit(site.id, 0 if state is None else state.desired_version)

@@ -18,7 +18,7 @@ class Bridge_Notice_Log {
 	/**
 	 * The kinds the bridge pushes, and the plugin's own (visits_80).
 	 */
-	const KINDS = array( 'change_applied', 'change_scheduled', 'payment_received', 'refund_issued', 'balance_credited', 'past_due', 'fallback', 'renewal_coming', 'trial_ending', 'visits_80' );
+	const KINDS = array( 'change_applied', 'change_scheduled', 'payment_received', 'refund_issued', 'balance_credited', 'past_due', 'fallback', 'renewal_coming', 'trial_ending', 'payment_failed', 'visits_80' );
 
 	/**
 	 * How many sent notices the Network Admin page lists.

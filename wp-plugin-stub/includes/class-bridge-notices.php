@@ -261,6 +261,11 @@ class Bridge_Notices {
 				/* translators: 1: plan name, 2: date (YYYY-MM-DD). */
 				$text = sprintf( __( 'Your trial of the %1$s plan ends on %2$s. See your membership and its next billing date on the Account page.', 'plan-bridge' ), $plan, $when );
 				break;
+			case 'payment_failed':
+				$subject = __( 'Your payment failed', 'plan-bridge' );
+				/* translators: 1: amount with currency, 2: invoice number. */
+				$text = sprintf( __( 'We could not charge %1$s for invoice %2$s to your card. Please pay it or replace your payment method on the Account page.', 'plan-bridge' ), $money( 'amount' ), isset( $d['invoice_number'] ) ? (string) $d['invoice_number'] : '' );
+				break;
 			default: // visits_80.
 				/* translators: %s: a share of the month's visits, "80 %". */
 				$subject = sprintf( __( 'Your site has used %s of this month\'s visits', 'plan-bridge' ), '80 %' );

@@ -198,3 +198,41 @@ def test_renewal_coming_tells_the_date_and_the_amount_with_tax_in_norwegian(
     [mail] = smtp.to(site.owner_email)
     assert mail["Subject"] == "Medlemskapet ditt fornyes snart"
     assert "2026-05-01" in _text(mail) and "362.50\u00a0kr (avgift inkludert)" in _text(mail)
+
+
+MONEY = {"amount": "29.00", "balance": "29.00", "currency": "NOK", "number": 3}
+EVERY_NOTICE = {
+    "change_applied": (CHANGE, "Your plan is now Premium", "Planen din er nå Premium"),
+    "change_scheduled": (
+        CHANGE | {"effective_at": "2026-05-01T00:00:00Z"},
+        "A change to your membership is scheduled",
+        "En planlagt endring av medlemskapet ditt",
+    ),
+    "payment_received": (MONEY, "Payment received: receipt 3", "Betaling mottatt: kvittering 3"),
+    "refund_issued": (MONEY, "Refund issued: credit note 3", "Refusjon utstedt: kreditnota 3"),
+    "balance_credited": (
+        MONEY,
+        "Your payment was added to your balance",
+        "Betalingen din er lagt til kredittsaldoen din",
+    ),
+    "past_due": (CHANGE, "Your renewal is past due", "Fornyelsen din er forfalt"),
+    "fallback": (
+        CHANGE,
+        "Your membership moved to the Premium plan",
+        "Medlemskapet ditt er flyttet til planen Premium",
+    ),
+    "renewal_coming": (MONEY, "Your membership renews soon", "Medlemskapet ditt fornyes snart"),
+    "trial_ending": (CHANGE, "Your trial ends soon", "Prøveperioden din slutter snart"),
+    "payment_failed": (MONEY, "Your payment failed", "Betalingen din mislyktes"),
+}
+
+
+@pytest.mark.parametrize("locale", ["en_US", "nb_NO"])
+def test_every_notice_the_bridge_sends_is_mailed_in_english_and_norwegian(
+    wp_network: WordPressNetwork, smtp: Inbox, pusher: RestLimitsPusher, locale: str
+) -> None:
+    site = wp_network.create_site(wp_network.next_slug(f"every{locale[:2]}"), owner_locale=locale)
+    for kind, (data, _english, _norwegian) in EVERY_NOTICE.items():
+        _push(pusher, wp_network, _notice(site, kind, "x", data))
+    subjects = [m["Subject"] for m in smtp.to(site.owner_email)]
+    assert subjects == [pair[1 if locale == "en_US" else 2] for pair in EVERY_NOTICE.values()]
