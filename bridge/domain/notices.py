@@ -45,7 +45,9 @@ def _when(at: datetime) -> str:
 
 
 def membership_notices(before: Membership, after: Membership, fallback_plan: str) -> list[Notice]:
-    """The notices a write of `after` over `before` causes (one transaction, one version)."""
+    """The notices a write of `after` over `before` causes (one transaction, one version); a
+    payment credited to the balance is noticed by the payment (`credited_notice`), not here: an
+    operator's credit is no payment."""
     key = f"v{after.version}"
     out: list[Notice] = []
     fell_back = (
@@ -74,23 +76,6 @@ def membership_notices(before: Membership, after: Membership, fallback_plan: str
         )
     if after.status == "past_due" and before.status != "past_due":
         out.append(Notice("past_due", key, {"plan": after.plan}))
-    credited = after.balance_minor - before.balance_minor
-    if (
-        credited > 0
-        and not out
-        and (before.plan, before.addon_quantities()) == (after.plan, after.addon_quantities())
-    ):
-        out.append(
-            Notice(
-                "balance_credited",
-                key,
-                {
-                    "amount_minor": credited,
-                    "balance_minor": after.balance_minor,
-                    "currency": after.currency,
-                },
-            )
-        )
     return out
 
 
@@ -115,3 +100,16 @@ def trial_notice_at(m: Membership) -> datetime | None:
     if m.status != "trialing" or m.trial_end is None:
         return None
     return m.trial_end - TRIAL_LEAD
+
+
+def credited_notice(before: Membership, after: Membership) -> Notice:
+    """A payment for something that no longer applies, credited to the balance."""
+    return Notice(
+        "balance_credited",
+        f"v{after.version}",
+        {
+            "amount_minor": after.balance_minor - before.balance_minor,
+            "balance_minor": after.balance_minor,
+            "currency": after.currency,
+        },
+    )

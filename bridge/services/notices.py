@@ -24,6 +24,7 @@ from bridge.domain.notices import (
     RENEWAL_LEAD,
     TRIAL_LEAD,
     Notice,
+    credited_notice,
     membership_notices,
     renewal_notice_at,
     trial_notice_at,
@@ -198,3 +199,10 @@ def note_payment_failed(
         for site in uow.sites.live_of(invoice.membership_id)[:1]:
             state = uow.limits.get(site.id)
             uow.push_after_commit(site.id, 0 if state is None else state.desired_version)
+
+
+def note_credited(
+    ctx: Context, uow: UnitOfWork, membership_id: int, before: Membership, after: Membership
+) -> None:
+    """A payment credited to the balance (after is the membership as stored)."""
+    note(ctx, uow, membership_id, credited_notice(before, after))

@@ -224,3 +224,14 @@ def test_a_short_period_hears_of_its_renewal_half_a_period_before() -> None:
     trial = replace(monthly, status="trialing", trial_end=datetime(2026, 4, 15, tzinfo=UTC))
     assert trial_notice_at(trial) == datetime(2026, 4, 12, tzinfo=UTC)
     assert trial_notice_at(monthly) is None
+
+
+def test_an_operators_credit_is_no_payment_and_sends_no_balance_notice(
+    make_ctx: Callable[..., Context],
+) -> None:
+    from tests.services.conftest import adjust_balance
+
+    ctx = make_ctx()
+    create_site(ctx)
+    adjust_balance(ctx, 2, "5.00", "goodwill", OPERATOR)
+    assert _kinds(ctx) == []
