@@ -47,3 +47,9 @@ class NoticeRepository(Protocol):
         """Memberships whose period ends in (at, renewal_until] without a renewal notice in this
         period, or whose trial ends in (at, trial_until] without a trial notice (None: skip)."""
         ...
+
+    def switches(self) -> dict[str, bool]:
+        """The operator's switches (kind -> on); a kind not here follows config.yaml."""
+        ...
+
+    def set_switch(self, kind: str, on: bool, actor: str, at: datetime) -> None: ...

@@ -21,6 +21,7 @@ from bridge.domain.lifecycle import renew
 from bridge.domain.membership import Membership
 from bridge.domain.money import format_amount
 from bridge.domain.notices import (
+    BRIDGE_KINDS,
     RENEWAL_LEAD,
     TRIAL_LEAD,
     Notice,
@@ -30,7 +31,8 @@ from bridge.domain.notices import (
     trial_notice_at,
 )
 from bridge.domain.receipt import Receipt
-from bridge.services.context import Context
+from bridge.services.context import Actor, Context
+from bridge.services.journal import audit
 from bridge.services.notice_ports import NoticeRecord
 from bridge.services.ports import UnitOfWork
 
@@ -38,7 +40,7 @@ from bridge.services.ports import UnitOfWork
 def note(ctx: Context, uow: UnitOfWork, membership_id: int, notice: Notice) -> str | None:
     """Record `notice` for the owner of the membership (on its first live site); its id, or None
     when the kind is off or the membership has no live site."""
-    if not ctx.settings.notices.on(notice.kind):
+    if not _on(ctx, uow, notice.kind):
         return None
     sites = uow.sites.live_of(membership_id)
     if not sites:
@@ -65,6 +67,30 @@ def note(ctx: Context, uow: UnitOfWork, membership_id: int, notice: Notice) -> s
     }
     uow.notices.add(notice_id, membership_id, site.id, notice.kind, document, ctx.now())
     return notice_id
+
+
+def _on(ctx: Context, uow: UnitOfWork, kind: str) -> bool:
+    """The operator's switch (console Settings) if set, else config.yaml's `notices:`."""
+    return uow.notices.switches().get(kind, ctx.settings.notices.on(kind))
+
+
+def switches(ctx: Context) -> dict[str, bool]:
+    """Every kind the bridge sends and whether it is on now."""
+    with ctx.uow() as uow:
+        return {kind: _on(ctx, uow, kind) for kind in BRIDGE_KINDS}
+
+
+def set_switches(ctx: Context, on: set[str], actor: Actor, reason: str) -> dict[str, bool]:
+    """The operator turns each kind the bridge sends on (in `on`) or off; audited."""
+    with ctx.uow() as uow:
+        before = {kind: _on(ctx, uow, kind) for kind in BRIDGE_KINDS}
+        after = {kind: kind in on for kind in BRIDGE_KINDS}
+        for kind, value in after.items():
+            uow.notices.set_switch(kind, value, actor.label, ctx.now())
+        changed = {k: v for k, v in after.items() if before[k] != v}
+        audit(ctx, uow, actor, "notices.switch", "notices", {"changed": changed, "reason": reason})
+        uow.commit()
+    return after
 
 
 def note_membership_change(
@@ -123,7 +149,12 @@ def note_coming(ctx: Context, at: datetime) -> int:
     """Renewal coming (7 days before the period ends; half the period before for periods
     shorter than two weeks; the amount with tax) and trial ending (3 days before): recorded once
     per period (the id holds the period's end), pushed at once. The number recorded."""
-    on = ctx.settings.notices.on
+    with ctx.uow() as uow:
+        stored = uow.notices.switches()
+
+    def on(kind: str) -> bool:
+        return stored.get(kind, ctx.settings.notices.on(kind))
+
     renewal_until = at + RENEWAL_LEAD if on("renewal_coming") else None
     trial_until = at + TRIAL_LEAD if on("trial_ending") else None
     if renewal_until is None and trial_until is None:

@@ -235,3 +235,13 @@ def test_an_operators_credit_is_no_payment_and_sends_no_balance_notice(
     create_site(ctx)
     adjust_balance(ctx, 2, "5.00", "goodwill", OPERATOR)
     assert _kinds(ctx) == []
+
+
+def test_the_operators_switch_wins_over_config_yaml(make_ctx: Callable[..., Context]) -> None:
+    ctx = make_ctx(notices=NoticesSettings(frozenset({"change_applied"})))
+    create_site(ctx)
+    on = {"change_applied", "past_due"}
+    assert notices.set_switches(ctx, on, OPERATOR, "test")["payment_received"] is False
+    _commit(ctx, "premium")
+    assert _kinds(ctx) == ["change_applied"]
+    assert notices.switches(ctx)["change_applied"] is True

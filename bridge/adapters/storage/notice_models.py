@@ -1,4 +1,4 @@
-"""The notices table (issue 17): one row per notice to a membership's owner, pushed to the
+"""The notices tables (issue 17): one row per notice to a membership's owner, pushed to the
 plugin until it says it has it. On the same `Base` as every other row (`models.py`)."""
 
 from __future__ import annotations
@@ -29,3 +29,14 @@ class NoticeRow(Base):
     dead: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_notices_unsent", "sent_at", "site_id"),)
+
+
+class NoticeSwitchRow(Base):
+    """The operator's switch for one kind of notice (console Settings); none: config.yaml's."""
+
+    __tablename__ = "notice_switches"
+
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    on: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]

@@ -10,11 +10,12 @@ from sqlalchemy import Connection, Table, and_, exists, false, insert, or_, sele
 from sqlalchemy.engine import RowMapping
 
 from bridge.adapters.storage.models import MembershipRow
-from bridge.adapters.storage.notice_models import NoticeRow
+from bridge.adapters.storage.notice_models import NoticeRow, NoticeSwitchRow
 from bridge.services.notice_ports import NoticeRecord
 
 NOTICES = cast(Table, NoticeRow.__table__)
 MEMBERSHIPS = cast(Table, MembershipRow.__table__)
+SWITCHES = cast(Table, NoticeSwitchRow.__table__)
 
 
 def _record(row: RowMapping) -> NoticeRecord:
@@ -126,3 +127,13 @@ class SqlNotices:
             .order_by(m.c.id)
         )
         return [int(x) for x in self._s.execute(query).scalars()]
+
+    def switches(self) -> dict[str, bool]:
+        rows = self._s.execute(select(SWITCHES.c.kind, SWITCHES.c.on))
+        return {str(kind): bool(on) for kind, on in rows}
+
+    def set_switch(self, kind: str, on: bool, actor: str, at: datetime) -> None:
+        values = {"on": on, "actor": actor[:200], "updated_at": at}
+        done = self._s.execute(update(SWITCHES).where(SWITCHES.c.kind == kind).values(**values))
+        if done.rowcount == 0:
+            self._s.execute(insert(SWITCHES).values(kind=kind, **values))

@@ -1,4 +1,4 @@
-"""notices to the membership's owner (issue 17)
+"""notices to the membership's owner and the operator's switches (issue 17)
 
 Revision ID: 0007
 Revises: 0006
@@ -46,9 +46,20 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_notices_membership_id"), "notices", ["membership_id"], unique=False)
     op.create_index("ix_notices_unsent", "notices", ["sent_at", "site_id"], unique=False)
+    op.create_table(
+        "notice_switches",
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("on", sa.Boolean(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column(
+            "updated_at", bridge.adapters.storage.types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("kind", name=op.f("pk_notice_switches")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("notice_switches")
     op.drop_index("ix_notices_unsent", table_name="notices")
     op.drop_index(op.f("ix_notices_membership_id"), table_name="notices")
     op.drop_table("notices")
