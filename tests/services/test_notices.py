@@ -245,3 +245,15 @@ def test_the_operators_switch_wins_over_config_yaml(make_ctx: Callable[..., Cont
     _commit(ctx, "premium")
     assert _kinds(ctx) == ["change_applied"]
     assert notices.switches(ctx)["change_applied"] is True
+
+
+def test_the_operators_repush_of_dead_pushes_takes_the_sites_with_dead_notices(
+    make_ctx: Callable[..., Context], queue: Any
+) -> None:
+    from bridge.services import backoffice
+
+    ctx = make_ctx()
+    create_site(ctx)
+    _commit(ctx, "premium")
+    PushRunner(ctx, FlakyPusher(), RetryPolicy(max_attempts=1), rand=lambda: 0.5).push_site(2)
+    assert backoffice.repush(ctx, None, OPERATOR, "mail is back") == 1
