@@ -59,12 +59,14 @@ from bridge.config_sections import (
     MAX_BATCH_SIZE,
     PUSH_KEYS,
     JobsSettings,
+    NoticesSettings,
     PushSettings,
     QueueSettings,
     StripeSettings,
     WordPressSettings,
     _at_most,
     _choice,
+    _notices,
     _number,
     _section,
     _seller,
@@ -106,6 +108,7 @@ _TOP_KEYS = {
     "push",
     "jobs",
     "stripe",
+    "notices",
 }
 
 
@@ -133,6 +136,7 @@ class Settings:
     push: PushSettings = field(default_factory=PushSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     stripe: StripeSettings = field(default_factory=StripeSettings)
+    notices: NoticesSettings = field(default_factory=NoticesSettings)
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
@@ -319,6 +323,7 @@ def load_settings(
         policy=policy,
         tax=tax,
         seller=seller,
+        notices=_notices(where, data.get("notices")),
         database_url=_database_url(
             _text(f"{where}: database_url", data.get("database_url", Settings.database_url))
         ),

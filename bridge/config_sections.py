@@ -1,5 +1,5 @@
-"""The settings of config.yaml's smaller sections (wordpress, queue, push, jobs, stripe, seller)
-and the checks every section uses; `bridge.config` reads the file and puts them together.
+"""The settings of config.yaml's smaller sections (wordpress, queue, push, jobs, stripe, seller,
+notices) and the checks every section uses; `bridge.config` reads the file and puts them together.
 Every error names the file and the field (the `where` each function is given)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bridge.domain.notices import KINDS as NOTICE_KINDS
 from bridge.domain.receipt import Party
 from bridge.errors import ConfigError
 
@@ -173,3 +174,22 @@ def _stripe_settings(where: str, raw: Any, grace_days: int | None) -> StripeSett
                 f"not {url!r}"
             )
     return StripeSettings(api_base=api_base.rstrip("/"), js_url=js_url, retry_days=days)
+
+
+@dataclass(frozen=True)
+class NoticesSettings:
+    """`notices:` which notices the owner of a membership is sent (all on by default)."""
+
+    off: frozenset[str] = frozenset()
+
+    def on(self, kind: str) -> bool:
+        return kind not in self.off
+
+
+def _notices(where: str, raw: Any) -> NoticesSettings:
+    """`notices: {change_applied: true, visits_80: false, ...}`: each kind on or off."""
+    section = _section(f"{where}: notices", raw, NOTICE_KINDS)
+    for key, value in section.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: notices.{key}: must be true or false, not {value!r}")
+    return NoticesSettings(frozenset(k for k, v in section.items() if not v))

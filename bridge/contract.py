@@ -263,15 +263,20 @@ def limits_document(
     issued_at: datetime,
     limits: Mapping[str, Any],
     membership: Mapping[str, Any] | None,
+    notices: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
-    """One site's limits document, version `version` (the plugin keeps the highest it has seen)."""
-    return {
+    """One site's limits document, version `version` (the plugin keeps the highest it has seen);
+    `notices` says which notices the plugin sends itself (`visits_80`)."""
+    doc: dict[str, Any] = {
         "site_id": site_id,
         "version": version,
         "issued_at": instant(issued_at),
         "limits": dict(limits),
         "membership": dict(membership) if membership is not None else None,
     }
+    if notices is not None:
+        doc["notices"] = dict(notices)
+    return doc
 
 
 def default_limits_document(

@@ -41,6 +41,8 @@ require_once PLAN_BRIDGE_DIR . 'class-bridge-visits.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-account-page.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-receipts.php';
 require_once PLAN_BRIDGE_DIR . 'class-bridge-network-page.php';
+require_once PLAN_BRIDGE_DIR . 'class-bridge-notice-log.php';
+require_once PLAN_BRIDGE_DIR . 'class-bridge-notices.php';
 
 /**
  * Loads translations from the plugin's own languages directory.
@@ -70,4 +72,5 @@ if ( is_multisite() ) {
 	Bridge_Account_Page::register();
 	Bridge_Receipts::register();
 	Bridge_Network_Page::register();
+	Bridge_Notices::register();
 }

@@ -88,6 +88,12 @@ def _result(answer: Any, status: int | None) -> PushResult:
     )
 
 
+def _notice_answer(answer: Any, document: dict[str, Any]) -> None:
+    """The plugin answers a notice with its id and `sent`, `duplicate` (mailed before) or `off`."""
+    if not isinstance(answer, dict) or answer.get("id") != document.get("id"):
+        raise WordPressUnavailable("the plugin's answer does not name the notice")
+
+
 def _batch_items(answer: Any, site_ids: Sequence[int]) -> list[BatchItem]:
     results = answer.get("results") if isinstance(answer, dict) else None
     if not isinstance(results, list) or len(results) != len(site_ids):
@@ -129,6 +135,12 @@ class RestLimitsPusher:
     ) -> PushResult:
         url = _base(network_url) + "?rest_route=/bridge/v1/default-limits"
         return self._post(url, document, at, msg_id)
+
+    def push_notice(
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
+    ) -> None:
+        url = _base(network_url) + "?rest_route=/bridge/v1/notices"
+        _notice_answer(self._send(url, _body(document), at, msg_id), document)
 
     def push_batch(
         self, network_url: str, documents: Sequence[tuple[int, str]], at: datetime, msg_id: str
@@ -217,6 +229,7 @@ def _signed_method(name: str) -> type[AnonymousMethod]:
 
 _SET_LIMITS = _signed_method("bridge.setLimits")
 _SET_DEFAULT_LIMITS = _signed_method("bridge.setDefaultLimits")
+_SEND_NOTICE = _signed_method("bridge.sendNotice")
 
 
 class XmlRpcLimitsPusher:
@@ -235,6 +248,12 @@ class XmlRpcLimitsPusher:
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult:
         return self._call(network_url, _SET_DEFAULT_LIMITS, document, at, msg_id)
+
+    def push_notice(
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
+    ) -> None:
+        url = _base(network_url) + "xmlrpc.php"
+        _notice_answer(self._raw_call(url, _SEND_NOTICE, document, at, msg_id), document)
 
     def push_batch(
         self, network_url: str, documents: Sequence[tuple[int, str]], at: datetime, msg_id: str
@@ -262,7 +281,18 @@ class XmlRpcLimitsPusher:
         at: datetime,
         msg_id: str,
     ) -> PushResult:
-        url = _base(site_url) + "xmlrpc.php"
+        return _result(
+            self._raw_call(_base(site_url) + "xmlrpc.php", method, document, at, msg_id), None
+        )
+
+    def _raw_call(
+        self,
+        url: str,
+        method: type[AnonymousMethod],
+        document: dict[str, Any],
+        at: datetime,
+        msg_id: str,
+    ) -> Any:
         body = _body(document)
         headers = sign_headers(self._webhook, msg_id, at, body)
         transport: xmlrpc.client.Transport = (
@@ -302,7 +332,7 @@ class XmlRpcLimitsPusher:
             raise WordPressUnavailable("the site's XML-RPC answer was malformed") from exc
         finally:
             transport.close()
-        return _result(answer, None)
+        return answer
 
 
 def make_pusher(

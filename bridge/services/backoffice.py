@@ -158,8 +158,9 @@ def repush(ctx: Context, site_ids: Sequence[int] | None, actor: Actor, reason: s
     """Queue a push of each site's current limits document (None: every dead push); how many
     were queued. A dead push is tried again from its first attempt by the worker."""
     with ctx.uow() as uow:
-        if site_ids is None:
-            targets = uow.console.dead_sites()
+        if site_ids is None:  # and the sites whose notices the plugin has not taken
+            dead = uow.console.dead_sites()
+            targets = list(dict.fromkeys([*dead, *uow.notices.sites_with_unsent(True)]))
         else:
             targets = [s for s in dict.fromkeys(site_ids) if uow.limits.get(s) is not None]
         details: dict[str, Any] = {

@@ -27,6 +27,7 @@ from bridge.services.card_ports import (
 from bridge.services.cards import CLAIM_S, gateway_of, pay_by_card, record, settle_intent
 from bridge.services.context import Actor, Context
 from bridge.services.journal import audit
+from bridge.services.notices import note_payment_failed
 from bridge.services.receipts import credit_card_refund
 from bridge.services.views import InvoiceView, invoice_view
 
@@ -352,6 +353,7 @@ def _schedule_retry(
             next_retry_at=next_at,
             retries=retries + 1,
         )
+        note_payment_failed(ctx, uow, invoice_id, retries + 1, next_at)
         uow.commit()
 
 

@@ -34,6 +34,7 @@ from bridge.services.card_ports import CardCustomer, CardGateway, CardPayment, I
 from bridge.services.context import SYSTEM, Actor, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import live_site, membership_of, save_membership
+from bridge.services.notices import note_credited
 from bridge.services.payments import settle
 from bridge.services.ports import UnitOfWork
 from bridge.services.views import InvoiceView, invoice_view
@@ -324,7 +325,7 @@ def _credit_second_payment(
     """An invoice paid already, paid again by another PaymentIntent: the money is credit."""
     m = uow.memberships.get(membership_id, lock=True)
     after = replace(m, balance_minor=m.balance_minor + intent.amount_minor, version=m.version + 1)
-    save_membership(ctx, uow, membership_id, m, after)
+    note_credited(ctx, uow, membership_id, m, save_membership(ctx, uow, membership_id, m, after))
     ledger(
         ctx,
         uow,

@@ -15,6 +15,7 @@ from bridge.domain.membership import Membership
 from bridge.domain.proration import limits_of
 from bridge.errors import NoMembership, NotFound
 from bridge.services.context import Context
+from bridge.services.notices import note_membership_change, notice_switches
 from bridge.services.ports import SiteRecord, UnitOfWork
 from bridge.services.views import RECEIPTS_SHOWN, membership_snapshot_for_push, site_limits
 
@@ -59,7 +60,12 @@ def bump_site(
     version = store(
         site.id,
         lambda v: site_document(
-            site_id=site.id, version=v, issued_at=now, limits=limits, membership=membership
+            site_id=site.id,
+            version=v,
+            issued_at=now,
+            limits=limits,
+            membership=membership,
+            notices=notice_switches(ctx),
         ),
         now,
     )
@@ -81,10 +87,11 @@ def bump_membership_sites(
 def save_membership(
     ctx: Context, uow: UnitOfWork, membership_id: int, before: Membership, after: Membership
 ) -> Membership:
-    """Write `after` over `before` (optimistic lock) and bump every site's limits document;
-    `after` as stored (its new version)."""
+    """Write `after` over `before` (optimistic lock), record the notices the change causes and
+    bump every site's limits document; `after` as stored (its new version)."""
     version = uow.memberships.save(membership_id, before.version, after, ctx.now())
     stored = replace(after, version=version)
+    note_membership_change(ctx, uow, membership_id, before, stored)
     # `after` is what was written, so its documents need no second read of the membership.
     for site in uow.sites.live_of(membership_id):
         bump_site(ctx, uow, site, stored)

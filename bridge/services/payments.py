@@ -23,6 +23,7 @@ from bridge.errors import InvoiceClosed, NotFound, PaymentMismatch
 from bridge.services.context import SYSTEM, Actor, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
+from bridge.services.notices import note_credited
 from bridge.services.ports import UnitOfWork
 from bridge.services.receipts import issue_receipt
 from bridge.services.records import (
@@ -207,7 +208,8 @@ def _credit(
     """Money for something that no longer applies becomes credit: never refused, never lost."""
     amount = found.amount_due_minor
     after = replace(m, balance_minor=m.balance_minor + amount, version=m.version + 1)
-    save_membership(ctx, uow, found.membership_id, m, after)
+    stored = save_membership(ctx, uow, found.membership_id, m, after)
+    note_credited(ctx, uow, found.membership_id, m, stored)
     if found.status == "void":
         why = "it was void"
     elif found.status == "expired" or found.expired(ctx.now()):

@@ -25,6 +25,7 @@ from bridge.services.receipt_ports import SalesReceiptRepository
 if TYPE_CHECKING:  # console_ports imports this module's records
     from bridge.services.console_ports import ConsoleReads
 from bridge.services.card_ports import CardRepository
+from bridge.services.notice_ports import NoticeRepository
 
 
 class Clock(Protocol):
@@ -75,6 +76,12 @@ class Pusher(Protocol):
     def push_defaults(
         self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
     ) -> PushResult: ...
+
+    def push_notice(
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
+    ) -> None:
+        """Push one notice to the network; the plugin mails it once per id."""
+        ...
 
     def push_batch(
         self, network_url: str, documents: Sequence[tuple[int, str]], at: datetime, msg_id: str
@@ -411,6 +418,7 @@ class UnitOfWork(Protocol):
     console: ConsoleReads
     imports: ImportRepository
     cards: CardRepository
+    notices: NoticeRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

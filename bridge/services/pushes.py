@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from bridge.errors import NotFound, PushRejected, WordPressUnavailable
 from bridge.services.context import Context
 from bridge.services.limits import default_limits_document, limits_document
+from bridge.services.notices import notice_sent, notices_failed, unsent_notices
 from bridge.services.ports import Pusher
 from bridge.services.renewals import roll_over
 from bridge.services.views import LimitsStateView, limits_state_view
@@ -96,8 +97,11 @@ def sites_behind(ctx: Context, include_dead: bool = False) -> list[int]:
     ones, unless `include_dead` or their slow retry (`push.dead_retry_s`) is due."""
     with ctx.uow() as uow:
         if include_dead:
-            return uow.limits.behind(True)
-        return uow.limits.behind(False, dead_due_at=ctx.now())
+            behind = uow.limits.behind(True)
+        else:
+            behind = uow.limits.behind(False, dead_due_at=ctx.now())
+        # Sites with notices not yet taken by the plugin are pushed again too.
+        return sorted(set(behind) | set(uow.notices.sites_with_unsent(include_dead)))
 
 
 def failures_so_far(ctx: Context, site_id: int) -> int:
@@ -136,7 +140,9 @@ class PushRunner:
             return self._done(Attempt(Outcome.GONE))
         applied = applied_version(self.ctx, site_id)
         if applied is not None and applied >= version:
-            return self._done(Attempt(Outcome.UP_TO_DATE, version))
+            return self._done(
+                self._push_notices(site_id, attempt, Attempt(Outcome.UP_TO_DATE, version))
+            )
         msg_id = f"limits-{site_id}-v{version}"
         try:
             # Always the network's configured URL: a site's URL is data from events, never a
@@ -157,7 +163,37 @@ class PushRunner:
             "push applied",
             extra={"site_id": site_id, "version": version, "applied": result.applied_version},
         )
-        return self._done(Attempt(Outcome.APPLIED, version))
+        return self._done(self._push_notices(site_id, attempt, Attempt(Outcome.APPLIED, version)))
+
+    def _push_notices(self, site_id: int, attempt: int, done: Attempt) -> Attempt:
+        """After the site's limits document: its unsent notices, oldest first, each under its
+        own id (the plugin mails one id once). A retryable failure makes the chain retry (the
+        limits are then up to date, so only the notices go again); after the last attempt the
+        notices are dead until the reconcile's slow retry or the operator's repush."""
+        notices = unsent_notices(self.ctx, site_id, include_dead=True)
+        for n, notice in enumerate(notices):
+            try:
+                self.pusher.push_notice(
+                    self.ctx.settings.wordpress.url,
+                    dict(notice.document),
+                    self.ctx.clock.now(),
+                    notice.id,
+                )
+            except WordPressUnavailable as exc:
+                left = [x.id for x in notices[n:]]
+                dead = attempt >= self.policy.max_attempts
+                notices_failed(self.ctx, left, str(exc), dead)
+                log.warning("notice push failed", extra={"site_id": site_id, "error": str(exc)})
+                if dead:
+                    return Attempt(Outcome.DEAD, done.version, error=str(exc))
+                delay = self.policy.delay_s(attempt, self.rand)
+                return Attempt(Outcome.RETRY, done.version, retry_in_s=delay, error=str(exc))
+            except PushRejected as exc:
+                notices_failed(self.ctx, [notice.id], str(exc), True)
+                log.warning("notice push rejected", extra={"notice": notice.id, "error": str(exc)})
+                continue
+            notice_sent(self.ctx, notice.id)
+        return done
 
     def _failed(self, site_id: int, version: int, attempt: int, error: str) -> Attempt:
         if attempt >= self.policy.max_attempts:

@@ -28,6 +28,7 @@ from bridge.errors import InvalidRequest, NotFound, Unprocessable
 from bridge.services.context import Actor, Context
 from bridge.services.journal import audit
 from bridge.services.limits import bump_membership_sites, live_site
+from bridge.services.notices import note_receipt
 from bridge.services.ports import UnitOfWork
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
@@ -55,6 +56,7 @@ def issue_receipt(
     receipt = receipt_for(invoice, number, ctx.settings.seller, buyer, invoice.paid_at or ctx.now())
     assert receipt is not None
     uow.sales_receipts.add(receipt)
+    note_receipt(ctx, uow, receipt)
     bump_membership_sites(ctx, uow, invoice.membership_id, same_version=bumped)
     return receipt
 
@@ -84,6 +86,7 @@ def issue_credit_note(
     number = uow.sales_receipts.next_number("credit_note")
     note = credit_note_for(receipt, number, amount_minor, ctx.now(), reason, reference)
     uow.sales_receipts.add(note)
+    note_receipt(ctx, uow, note)
     bump_membership_sites(ctx, uow, receipt.membership_id)
     audit(
         ctx,

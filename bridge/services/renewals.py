@@ -22,6 +22,7 @@ from bridge.services.card_events import cancel_closed_intents, charge_renewals
 from bridge.services.context import SYSTEM, Context
 from bridge.services.journal import audit, ledger
 from bridge.services.limits import save_membership
+from bridge.services.notices import note_coming
 from bridge.services.ports import NewInvoice
 from bridge.services.receipts import issue_receipt
 
@@ -68,6 +69,7 @@ def roll_over(ctx: Context, at: datetime | None = None) -> RollOverCounts:
                 counts["renewed"] += 1
                 if step == "past_due":
                     counts["past_due"] += 1
+    note_coming(ctx, at)  # renewal coming, trial ending
     if ctx.cards is not None:
         # After the database steps, never inside them: expired invoices' intents are cancelled,
         # then renewals are charged on the saved card (and failed ones retried when due).

@@ -152,3 +152,33 @@ def test_the_console_lists_a_periods_receipts_and_exports_them_as_csv(app: Flask
     assert "Receipt 1" in shown and "Nettverket AS" in shown
     detail = client.get("/admin/memberships/1").get_data(as_text=True)
     assert "/admin/receipts/credit_note/1" in detail and "/admin/receipts/receipt/1" in detail
+
+
+def test_the_console_lists_the_notices_and_switches_them_on_and_off(app: Flask) -> None:
+    from tests.api.test_console_pages import csrf
+
+    client = signed_in(app)
+    html = client.get("/admin/notices").get_data(as_text=True)
+    assert 'value="payment_received" checked' in html
+    listed = html[html.index('id="notices"') :]
+    assert "payment_received-m" in listed and "change_applied-m" in listed
+    assert "waiting" in listed  # the test app's pusher never reached a plugin
+    kept = ["change_applied", "refund_issued", "past_due"]
+    answer = client.post(
+        "/admin/notices",
+        data={"csrf": csrf(client, "/admin/notices"), "on": kept, "reason": "too many mails"},
+    )
+    assert answer.status_code == 303
+    html = client.get("/admin/notices?saved=1").get_data(as_text=True)
+    assert 'value="payment_received">' in html and 'value="past_due" checked' in html
+    assert "notices.switch" in client.get("/admin/audit").get_data(as_text=True)
+
+
+def test_switching_notices_needs_a_reason(app: Flask) -> None:
+    from tests.api.test_console_pages import csrf
+
+    client = signed_in(app)
+    answer = client.post(
+        "/admin/notices", data={"csrf": csrf(client, "/admin/notices"), "on": ["past_due"]}
+    )
+    assert answer.status_code == 400

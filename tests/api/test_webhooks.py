@@ -49,6 +49,11 @@ class NoPushes:
     ) -> Any:
         raise AssertionError("no push expected")
 
+    def push_notice(
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
+    ) -> None:
+        raise AssertionError("no push expected")
+
     def close(self) -> None:
         pass
 

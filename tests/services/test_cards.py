@@ -18,7 +18,16 @@ from bridge.adapters.stripe_gateway import StripeCardGateway
 from bridge.api.inputs import parse_selection
 from bridge.config_sections import StripeSettings
 from bridge.errors import CardDeclined, GatewayUnavailable, InvalidSignature
-from bridge.services import card_events, cards, operator, payments, quotes, renewals, sites
+from bridge.services import (
+    card_events,
+    cards,
+    notices,
+    operator,
+    payments,
+    quotes,
+    renewals,
+    sites,
+)
 from bridge.services.context import OPERATOR, Context
 from tests.services.conftest import OWNER, create_site
 from tests.services.fakes import FakeClock
@@ -338,6 +347,10 @@ def test_a_failing_renewal_is_past_due_retried_on_schedule_and_paid_with_a_new_c
         payment = uow.cards.payment(renewal["id"])
     assert payment is not None and payment.status == "failed"
     assert payment.next_retry_at == clock.at + timedelta(days=1)
+    failed = [n for n in notices.latest_notices(card_ctx) if n.kind == "payment_failed"]
+    assert [n.document["data"]["invoice_number"] for n in failed] == [renewal["number"]]
+    assert failed[0].document["data"]["retry_at"] == "2026-05-02T00:01:00Z"
+    assert "past_due" in {n.kind for n in notices.latest_notices(card_ctx)}
     renewals.roll_over(card_ctx)  # not due yet: no new attempt
     assert len(intents_by_invoice(stripe_server)[renewal["id"]]) == 1
     clock.advance(days=1)
@@ -346,6 +359,8 @@ def test_a_failing_renewal_is_past_due_retried_on_schedule_and_paid_with_a_new_c
     with card_ctx.uow() as uow:
         payment = uow.cards.payment(renewal["id"])
     assert payment is not None and payment.retries == 2
+    kinds = [n.kind for n in notices.latest_notices(card_ctx)]
+    assert kinds.count("payment_failed") == 2  # one per failed attempt
     assert payment.next_retry_at == datetime(2026, 5, 4, 0, 1, tzinfo=UTC)
     # The owner replaces the card from the Account page and pays the open invoice.
     _save(card_ctx, stripe_server, CARD_OK)

@@ -48,6 +48,7 @@ class RecordingPusher:
     """The pusher seam: records what would be pushed, refuses any non-loopback address."""
 
     pushed: list[tuple[str, int]] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
     def _check(self, url: str) -> None:
         host = urlsplit(url).hostname or ""
@@ -67,6 +68,12 @@ class RecordingPusher:
 
         self._check(network_url)
         return PushResult(applied_version=int(document["version"]), ignored=False)
+
+    def push_notice(
+        self, network_url: str, document: dict[str, Any], at: datetime, msg_id: str
+    ) -> None:
+        self._check(network_url)
+        self.notices.append(document)
 
     def close(self) -> None:
         pass

@@ -325,6 +325,11 @@ class WordPressNetwork:
             args={"name": name, "value": value},
         )
 
+    def route_mail_to(self, smtp_port: int | None) -> None:
+        """Send WordPress's mail (wp_mail, through PHPMailer) to the SMTP server on
+        127.0.0.1:smtp_port; None: back to the mail log (`mails()`)."""
+        self.set_network_option("plan_bridge_harness_smtp_port", smtp_port or 0)
+
     def run_cron(self, site_url: str | None = None, *, timeout_s: float = 60.0) -> None:
         """Run the due WP-Cron events of a site (default: the main site) through wp-cron.php.
 

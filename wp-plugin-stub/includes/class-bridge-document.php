@@ -99,6 +99,9 @@ class Bridge_Document {
 				return array( null, 'membership must be an object or null' );
 			}
 			$out['membership'] = $membership;
+			if ( isset( $doc['notices'] ) && is_array( $doc['notices'] ) ) {
+				$out['notices'] = array( 'visits_80' => ! isset( $doc['notices']['visits_80'] ) || true === $doc['notices']['visits_80'] );
+			}
 		}
 		return array( $out, '' );
 	}

@@ -163,6 +163,7 @@ class Bridge_Network_Page {
 		);
 		self::row( __( 'Default limits version', 'plan-bridge' ), null === $defaults ? __( 'None received yet', 'plan-bridge' ) : (string) $defaults['version'] );
 		echo '</tbody></table>';
+		Bridge_Notices::render_log();
 		self::console_button();
 		echo '</div>';
 	}

@@ -142,6 +142,7 @@ class Bridge_Visits {
 		}
 		if ( self::is_new_visit() ) {
 			self::count_one();
+			Bridge_Notices::after_visit( $limit );
 		}
 	}
 

@@ -22,7 +22,7 @@ class Bridge_Xmlrpc {
 	}
 
 	/**
-	 * Adds the two methods.
+	 * Adds the three methods.
 	 *
 	 * @param array<string,callable> $methods Methods.
 	 * @return array<string,callable>
@@ -30,6 +30,7 @@ class Bridge_Xmlrpc {
 	public static function methods( $methods ) {
 		$methods['bridge.setLimits']        = array( __CLASS__, 'set_limits' );
 		$methods['bridge.setDefaultLimits'] = array( __CLASS__, 'set_default_limits' );
+		$methods['bridge.sendNotice']       = array( __CLASS__, 'send_notice' );
 		return $methods;
 	}
 
@@ -54,9 +55,19 @@ class Bridge_Xmlrpc {
 	}
 
 	/**
+	 * Method bridge.sendNotice.
+	 *
+	 * @param array<int,mixed> $args body, webhook_id, webhook_timestamp, webhook_signature.
+	 * @return array<string,mixed>|IXR_Error
+	 */
+	public static function send_notice( $args ) {
+		return self::handle( 'notice', $args );
+	}
+
+	/**
 	 * Verifies, applies and turns WP_Error into an IXR fault with the HTTP-like status as code.
 	 *
-	 * @param string $kind "site" or "defaults".
+	 * @param string $kind "site", "defaults" or "notice".
 	 * @param mixed  $args Method arguments.
 	 * @return array<string,mixed>|IXR_Error
 	 */
@@ -67,7 +78,7 @@ class Bridge_Xmlrpc {
 		$args   = array_map( 'strval', array_values( $args ) );
 		$result = Bridge_Limits_Controller::verify( $args[0], $args[1], $args[2], $args[3] );
 		if ( true === $result ) {
-			$result = Bridge_Limits_Controller::receive( $kind, $args[0] );
+			$result = 'notice' === $kind ? Bridge_Notices::receive( $args[0] ) : Bridge_Limits_Controller::receive( $kind, $args[0] );
 		}
 		if ( is_wp_error( $result ) ) {
 			$data = $result->get_error_data();

@@ -12,3 +12,4 @@ require_once dirname( __DIR__ ) . '/includes/class-bridge-token.php';
 require_once dirname( __DIR__ ) . '/includes/class-bridge-document.php';
 require_once dirname( __DIR__ ) . '/includes/class-bridge-batch.php';
 require_once dirname( __DIR__ ) . '/includes/class-bridge-visitor.php';
+require_once dirname( __DIR__ ) . '/includes/class-bridge-notice-log.php';

@@ -34,6 +34,7 @@ from bridge.adapters.storage.console import SqlConsole
 from bridge.adapters.storage.failures import storage_errors, translated
 from bridge.adapters.storage.imports import SqlImports
 from bridge.adapters.storage.limits import SqlLimits, SqlReceipts, SqlTokens
+from bridge.adapters.storage.notices import SqlNotices
 from bridge.adapters.storage.receipts import SqlSalesReceipts
 from bridge.adapters.storage.repositories import (
     SqlCustomers,
@@ -100,6 +101,7 @@ class SqlUnitOfWork:
         self.console = SqlConsole(session)
         self.imports = SqlImports(session)
         self.cards = SqlCards(session)
+        self.notices = SqlNotices(session)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:

@@ -1,6 +1,6 @@
 """The operator's console at /admin: catalog versions, products, plan groups and the picture;
-memberships, invoices (refunds to the card), receipts, disputes, sites and pushes, events, the
-audit log and a dashboard.
+memberships, invoices (refunds to the card), receipts, notices (their switches), disputes,
+sites and pushes, events, the audit log and a dashboard.
 
 `register(app)` adds the `console` blueprint. Its session cookie is read by the console's own
 pages only: the JSON API (/api/v1) never accepts it.

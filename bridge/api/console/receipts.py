@@ -1,19 +1,22 @@
 """The console's receipts: a period's receipts and credit notes, each one as the owner sees it,
-and the period as CSV for the accountant (cells a spreadsheet would run are escaped)."""
+and the period as CSV for the accountant (cells a spreadsheet would run are escaped); and the
+notices to owners (which kinds are on, the latest ones and whether the plugin has them)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from flask import Response, render_template, request
+from flask import Response, g, redirect, render_template, request, url_for
 
 from bridge.api.checkout.i18n import habits_for
 from bridge.api.checkout.receipt_view import receipt_page
 from bridge.api.console.pages import Page, _ctx, _page, _problem, blueprint, signed_in
 from bridge.domain.errors import BridgeError
 from bridge.domain.money import format_amount
+from bridge.domain.notices import BRIDGE_KINDS
 from bridge.domain.receipt import Receipt
-from bridge.services import receipts
+from bridge.services import notices, receipts
+from bridge.services.context import operator_named
 
 
 def _day(name: str, default: date) -> date:
@@ -85,3 +88,30 @@ def receipt_document(kind: str, number: int) -> Page:
     return render_template(
         "checkout/receipt.html", h=h, _=h.gettext, r=receipt_page(h, found, names)
     )
+
+
+@blueprint.get("/notices")
+@signed_in
+def notices_list() -> Page:
+    ctx = _ctx()
+    return _page(
+        "notices.html",
+        switches=notices.switches(ctx),
+        visits_80=ctx.settings.notices.on("visits_80"),
+        notices=notices.latest_notices(ctx, 100),
+        saved=request.args.get("saved") == "1",
+    )
+
+
+@blueprint.post("/notices")
+@signed_in
+def notices_switch() -> Page:
+    """The operator turns each notice the bridge sends on or off, and says why."""
+    reason = request.form.get("reason", "").strip()[:500]
+    if not reason:
+        return _problem("Nothing was changed", "Say why (the audit log keeps it).", 400)
+    chosen = set(request.form.getlist("on"))
+    if not chosen <= set(BRIDGE_KINDS):
+        return _problem("No such notice", "Choose notices from the list.", 400)
+    notices.set_switches(_ctx(), chosen, operator_named(g.console.who), reason)
+    return redirect(url_for("console.notices_list", saved=1), 303)

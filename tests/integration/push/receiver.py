@@ -5,6 +5,7 @@ the real clock is the right one), applies the version rule (an older version is 
 one is a no-op) and can be told to misbehave per request: answer 503 or 400, or hang. Batches
 (`/bridge/v1/limits/batch`) are answered per site like the plugin's: applied, stale (an equal or
 older version) or error, the latter for the sites in `unknown_sites` (the plugin's 404).
+Notices (`/bridge/v1/notices`) are verified and kept once per id, outside the scripted behaviours.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class ReceiverState:
     log: list[Received] = field(default_factory=list)
     # Sites a batch answers with the plugin's per-site error (no such active blog).
     unknown_sites: set[int] = field(default_factory=set)
+    notices: list[dict[str, Any]] = field(default_factory=list)  # taken, by id, once each
     batches: int = 0
     arrived: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -82,6 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         route = parse_qs(urlsplit(self.path).query).get("rest_route", [""])[0]
+        if route == "/bridge/v1/notices":
+            self._notice(body)  # the scripted behaviours are for limits pushes
+            return
         behaviour = state.next_behaviour()
         if behaviour == "hang":
             # The client has given up (or been killed) by now; whatever we answer is lost.
@@ -128,6 +133,26 @@ class _Handler(BaseHTTPRequestHandler):
         if current > version:
             answer["ignored"] = True
         self._answer(200, answer, route, body)
+
+    def _notice(self, body: bytes) -> None:
+        """A notice: verified, taken once by its id, answered like the plugin."""
+        state = self.server.state
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            notice = state.webhook.verify(body, headers)
+        except WebhookVerificationError:
+            self._answer(401, {"code": "bridge_invalid_signature"}, "/bridge/v1/notices", body)
+            return
+        with state.lock:
+            fresh = all(n["id"] != notice["id"] for n in state.notices)
+            if fresh:
+                state.notices.append(dict(notice))
+        data = json.dumps({"id": notice["id"], "status": "sent" if fresh else "duplicate"})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data.encode())
 
     def _batch(self, envelope: Any, route: str, body: bytes) -> None:
         state = self.server.state

@@ -24,11 +24,19 @@ add_filter(
 // Application Passwords over plain http (WP_ENVIRONMENT_TYPE 'local' allows it too).
 add_filter( 'wp_is_application_passwords_available', '__return_true' );
 
-// No MTA here: mail goes to a JSON-lines file instead.
+/*
+ * No MTA here: mail goes to a JSON-lines file instead; or, while a test has given the harness
+ * an SMTP port (network option plan_bridge_harness_smtp_port, WordPressNetwork.route_mail_to),
+ * through wp_mail's own PHPMailer to that SMTP server on loopback.
+ */
+function plan_bridge_harness_smtp_port() {
+	return (int) get_site_option( 'plan_bridge_harness_smtp_port', 0 );
+}
+
 add_filter(
 	'pre_wp_mail',
 	static function ( $short_circuit, $atts ) {
-		if ( ! defined( 'PLAN_BRIDGE_HARNESS_MAIL_LOG' ) ) {
+		if ( ! defined( 'PLAN_BRIDGE_HARNESS_MAIL_LOG' ) || plan_bridge_harness_smtp_port() > 0 ) {
 			return $short_circuit;
 		}
 		$record = array(
@@ -44,6 +52,30 @@ add_filter(
 	},
 	10,
 	2
+);
+
+add_action(
+	'phpmailer_init',
+	static function ( $phpmailer ) {
+		$port = plan_bridge_harness_smtp_port();
+		if ( $port <= 0 ) {
+			return;
+		}
+		$phpmailer->isSMTP();
+		$phpmailer->Host        = '127.0.0.1';
+		$phpmailer->Port        = $port;
+		$phpmailer->SMTPAuth    = false;
+		$phpmailer->SMTPAutoTLS = false;
+		$phpmailer->SMTPSecure  = '';
+	}
+);
+
+// The network's host is an address (127.0.0.1), which makes no valid sender: name one.
+add_filter(
+	'wp_mail_from',
+	static function ( $from ) {
+		return plan_bridge_harness_smtp_port() > 0 ? 'wordpress@example.invalid' : $from;
+	}
 );
 
 /*

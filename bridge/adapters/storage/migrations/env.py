@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from bridge.adapters.storage import card_models  # noqa: F401  (its tables on Base.metadata)
+from bridge.adapters.storage import (
+    card_models,  # noqa: F401  (its tables on Base.metadata)
+    notice_models,  # noqa: F401  (its table on Base.metadata)
+)
 from bridge.adapters.storage.engine import make_engine
 from bridge.adapters.storage.models import Base
 
