@@ -12,6 +12,7 @@ which Stripe.js talks to), nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Response, jsonify, render_template, request, url_for
@@ -29,6 +30,7 @@ from bridge.api.state import state
 from bridge.errors import BridgeError, CardDeclined
 from bridge.services import cards
 from bridge.services.cards import CardOutcome
+from bridge.services.context import Actor, Context
 
 
 def _origin(url: str) -> str:
@@ -124,44 +126,37 @@ def pay_setup(site_id: int, invoice_id: str) -> Page:
     return jsonify(client_secret=setup["client_secret"], setup_id=setup["setup_id"])
 
 
-@blueprint.post("/sites/<int:site_id>/pay/<invoice_id>/card")
-def pay_card(site_id: int, invoice_id: str) -> Page:
+def _pay_step(site_id: int, invoice_id: str, step: Callable[[Context, Actor], CardOutcome]) -> Page:
+    """One step of paying `invoice_id` for the session's site: the page's own checks first (the
+    invoice is this site's and open), then `step`; its outcome or refusal as the answer."""
     session, refused = session_for(site_id)
     if session is None:
         return refused
     ctx = state().ctx
     cards.pay_page(ctx, site_id, invoice_id)
     try:
-        cards.save_card(ctx, site_id, request.form.get("setup_id", ""), actor(session))
-        outcome = cards.pay_by_card(ctx, invoice_id, actor(session))
+        outcome = step(ctx, actor(session))
     except BridgeError as exc:
         return _refusal(exc)
     return _answer(site_id, outcome)
+
+
+@blueprint.post("/sites/<int:site_id>/pay/<invoice_id>/card")
+def pay_card(site_id: int, invoice_id: str) -> Page:
+    def save_and_pay(ctx: Context, who: Actor) -> CardOutcome:
+        cards.save_card(ctx, site_id, request.form.get("setup_id", ""), who)
+        return cards.pay_by_card(ctx, invoice_id, who)
+
+    return _pay_step(site_id, invoice_id, save_and_pay)
 
 
 @blueprint.post("/sites/<int:site_id>/pay/<invoice_id>/charge")
 def pay_charge(site_id: int, invoice_id: str) -> Page:
-    session, refused = session_for(site_id)
-    if session is None:
-        return refused
-    ctx = state().ctx
-    cards.pay_page(ctx, site_id, invoice_id)
-    try:
-        outcome = cards.pay_by_card(ctx, invoice_id, actor(session))
-    except BridgeError as exc:
-        return _refusal(exc)
-    return _answer(site_id, outcome)
+    return _pay_step(site_id, invoice_id, lambda ctx, who: cards.pay_by_card(ctx, invoice_id, who))
 
 
 @blueprint.post("/sites/<int:site_id>/pay/<invoice_id>/return")
 def pay_return(site_id: int, invoice_id: str) -> Page:
-    session, refused = session_for(site_id)
-    if session is None:
-        return refused
-    ctx = state().ctx
-    cards.pay_page(ctx, site_id, invoice_id)
-    try:
-        outcome = cards.return_from_browser(ctx, invoice_id, actor(session))
-    except BridgeError as exc:
-        return _refusal(exc)
-    return _answer(site_id, outcome)
+    return _pay_step(
+        site_id, invoice_id, lambda ctx, who: cards.return_from_browser(ctx, invoice_id, who)
+    )
